@@ -1,0 +1,20 @@
+"""emodetect: facial emotion recognition on FER-2013, from face crops to live video.
+
+    from emodetect import EMOTIONS, EmotionClassifier
+    probs = EmotionClassifier.load().predict(faces)   # N×7, EMOTIONS order
+
+TensorFlow is imported on first use of a class that needs it, so
+`import emodetect` stays quick for code that only wants the labels.
+"""
+
+from emodetect.labels import EMOTIONS, VALENCES
+
+__all__ = ["EMOTIONS", "VALENCES", "EmotionClassifier"]
+
+
+def __getattr__(name: str):
+    if name == "EmotionClassifier":
+        from emodetect.classifier import EmotionClassifier
+
+        return EmotionClassifier
+    raise AttributeError(f"module 'emodetect' has no attribute {name!r}")

@@ -1,0 +1,122 @@
+"""`python -m emodetect image|train|evaluate ...`: the command line over the package."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from emodetect.data import DatasetError
+from emodetect.errors import InputError
+
+
+def _image(args: argparse.Namespace) -> int:
+    import json
+
+    import cv2
+
+    from emodetect.detector import EmotionDetector
+    from emodetect.draw import annotate
+    from emodetect.imageio import read_image
+
+    image = read_image(args.path)
+    results = EmotionDetector.load(args.model).detect(image)
+    if args.json:
+        print(json.dumps({"file": str(args.path), "width": image.shape[1], "height": image.shape[0],
+                          "faces": [r.to_dict() for r in results]}, indent=2))
+    elif not results:
+        print("no face found")
+    for i, r in enumerate(results if not args.json else []):
+        x, y, w, h = r.box
+        print(f"face {i + 1}: {r.label} {r.confidence:.0%} at x={x} y={y} w={w} h={h} (detector {r.score:.2f})")
+    if args.annotated:
+        drawn = annotate(image, results)
+        if not cv2.imwrite(str(args.annotated), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR)):
+            raise InputError(f"{args.annotated}: cannot write the annotated image there")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from emodetect.train import TrainConfig, train
+
+    if args.resume:
+        train(TrainConfig(data=args.data or ""), args.run_dir, resume=True)
+        return 0
+    cfg = TrainConfig(data=str(args.data), arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
+                      optimizer=args.optimizer, learning_rate=args.lr, class_weights=args.class_weights,
+                      seed=args.seed, limit=args.limit, command=sys.argv[1:])
+    train(cfg, args.run_dir)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from emodetect.train import export_run
+
+    print(export_run(args.run_dir, args.model))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from emodetect.evaluate import build_model_card, write_model_card
+
+    card = build_model_card(args.model, args.data)
+    write_model_card(card, args.card)
+    for split, result in card["metrics"].items():
+        print(f"{split}: accuracy {result['plain']['accuracy']:.4f} "
+              f"(flip TTA {result['flip_tta']['accuracy']:.4f}), "
+              f"macro-F1 {result['plain']['macro_f1']:.4f} (flip TTA {result['flip_tta']['macro_f1']:.4f})")
+    print(f"wrote {args.card}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from emodetect.models import ARCHITECTURES, DEFAULT_ARCH
+    from emodetect.paths import DEFAULT_MODEL, MODEL_CARD, default_data_dir
+
+    parser = argparse.ArgumentParser(prog="python -m emodetect", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    i = commands.add_parser("image", help="find faces in an image and print their emotions")
+    i.add_argument("path", help="an image file (jpg, png, webp, bmp, ...)")
+    i.add_argument("--json", action="store_true", help="print JSON (box, keypoints, score, label, probs)")
+    i.add_argument("--annotated", metavar="OUT.png", help="save the image with boxes, labels and bars")
+    i.add_argument("--model", default=str(DEFAULT_MODEL))
+    i.set_defaults(run=_image)
+
+    t = commands.add_parser("train", help="train a model on FER-2013 (resumable)")
+    t.add_argument("--data", default=str(default_data_dir()), help="FER-2013 folder or fer2013.csv")
+    t.add_argument("--run-dir", required=True, help="folder for checkpoints, history and state")
+    t.add_argument("--arch", default=DEFAULT_ARCH, choices=sorted(ARCHITECTURES))
+    t.add_argument("--epochs", type=int, default=50)
+    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--optimizer", default="adamw", choices=["adamw", "adam", "sgd"])
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--class-weights", action="store_true", help="weight classes by inverse frequency")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--limit", type=int, help="use at most this many images per split (smoke runs)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --run-dir where it stopped")
+    t.set_defaults(run=_train)
+
+    x = commands.add_parser("export", help="ship a run's best model to models/ (with its training record)")
+    x.add_argument("--run-dir", required=True)
+    x.add_argument("--model", default=str(DEFAULT_MODEL))
+    x.set_defaults(run=_export)
+
+    e = commands.add_parser("evaluate", help="evaluate a model on FER-2013 and write its model card")
+    e.add_argument("--model", default=str(DEFAULT_MODEL))
+    e.add_argument("--data", default=str(default_data_dir()), help="FER-2013 folder or fer2013.csv")
+    e.add_argument("--card", default=str(MODEL_CARD), help="where to write the model card JSON")
+    e.set_defaults(run=_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a command; bad input exits with status 2 and one `error:` line, never a traceback."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (InputError, DatasetError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

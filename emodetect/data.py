@@ -1,0 +1,141 @@
+"""FER-2013 readers: the Kaggle image-folder layout and the original `fer2013.csv`.
+
+Both return the same thing: a dict from split name to a `Split` of uint8
+N×48×48 images and integer labels in `EMOTIONS` order. Split names follow the
+challenge: "Training", "PublicTest", "PrivateTest". A folder layout without
+those file-name prefixes names its splits after its folders ("Training" for
+train/, "Test" for test/, "Validation" for val/).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from emodetect.labels import EMOTIONS
+
+IMAGE_SIZE = 48
+SPLITS = ("Training", "PublicTest", "PrivateTest")
+_FOLDER_SPLITS = {"train": "Training", "training": "Training", "test": "Test",
+                  "val": "Validation", "valid": "Validation", "validation": "Validation"}
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+_CSV_COLUMNS = ("emotion", "pixels", "Usage")
+
+
+class DatasetError(ValueError):
+    """A dataset file or folder is not FER-2013 as expected; the message names where."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split: images (uint8 N×48×48), labels (int64 N), and where each came from."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    sources: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def class_counts(self) -> dict[str, int]:
+        counts = np.bincount(self.labels, minlength=len(EMOTIONS))
+        return {e: int(c) for e, c in zip(EMOTIONS, counts)}
+
+
+def load_fer2013(path: str | os.PathLike) -> dict[str, Split]:
+    """Load FER-2013 from an image-folder root or from `fer2013.csv`, whichever `path` is."""
+    path = Path(path)
+    if path.is_dir():
+        return load_folder(path)
+    if path.is_file():
+        return load_csv(path)
+    raise DatasetError(f"{path}: no such file or folder")
+
+
+def load_folder(root: str | os.PathLike) -> dict[str, Split]:
+    """Read `root/<split folder>/<class>/<image>`; the file-name prefix, if any, names the split."""
+    root = Path(root)
+    split_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not split_dirs:
+        raise DatasetError(f"{root}: no split folders (expected train/ and test/)")
+    found: dict[str, tuple[list[np.ndarray], list[int], list[str]]] = {}
+    for split_dir in split_dirs:
+        folder_split = _FOLDER_SPLITS.get(split_dir.name.lower(), split_dir.name)
+        class_dirs = sorted(d for d in split_dir.iterdir() if d.is_dir() and not d.name.startswith("."))
+        if not class_dirs:
+            raise DatasetError(f"{split_dir}: no class folders (expected {', '.join(EMOTIONS)})")
+        for class_dir in class_dirs:
+            name = class_dir.name.lower()
+            if name not in EMOTIONS:
+                raise DatasetError(f"{class_dir}: unknown class folder {class_dir.name!r} "
+                                   f"(expected one of {', '.join(EMOTIONS)})")
+            files = sorted(f for f in class_dir.iterdir() if f.suffix.lower() in _IMAGE_SUFFIXES)
+            if not files:
+                raise DatasetError(f"{class_dir}: empty class folder (no images)")
+            for file in files:
+                split = _prefix_split(file.name) or folder_split
+                images, labels, sources = found.setdefault(split, ([], [], []))
+                images.append(_read_gray48(file))
+                labels.append(EMOTIONS.index(name))
+                sources.append(str(file))
+    return {split: _make_split(*found[split]) for split in _ordered(found)}
+
+
+def load_csv(path: str | os.PathLike) -> dict[str, Split]:
+    """Read the original challenge CSV (`emotion,pixels,Usage`; pixels are 2304 space-separated ints)."""
+    path = Path(path)
+    found: dict[str, tuple[list[np.ndarray], list[int], list[str]]] = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in _CSV_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise DatasetError(f"{path}: missing column(s) {', '.join(missing)} "
+                               f"(expected header {','.join(_CSV_COLUMNS)})")
+        for row in reader:
+            line = reader.line_num
+            try:
+                label = int(row["emotion"])
+                pixels = np.array(row["pixels"].split(), dtype=np.int64)
+            except (ValueError, AttributeError) as e:
+                raise DatasetError(f"{path}, line {line}: not a number ({e})") from None
+            if not 0 <= label < len(EMOTIONS):
+                raise DatasetError(f"{path}, line {line}: emotion {label} is not in 0..{len(EMOTIONS) - 1}")
+            if pixels.size != IMAGE_SIZE * IMAGE_SIZE:
+                raise DatasetError(f"{path}, line {line}: {pixels.size} pixels, expected {IMAGE_SIZE * IMAGE_SIZE}")
+            if pixels.min() < 0 or pixels.max() > 255:
+                raise DatasetError(f"{path}, line {line}: pixel values outside 0..255")
+            images, labels, sources = found.setdefault(row["Usage"].strip(), ([], [], []))
+            images.append(pixels.astype(np.uint8).reshape(IMAGE_SIZE, IMAGE_SIZE))
+            labels.append(label)
+            sources.append(f"{path}:{line}")
+    if not found:
+        raise DatasetError(f"{path}: no rows")
+    return {split: _make_split(*found[split]) for split in _ordered(found)}
+
+
+def _prefix_split(filename: str) -> str | None:
+    prefix = filename.split("_", 1)[0]
+    return prefix if prefix in SPLITS else None
+
+
+def _read_gray48(file: Path) -> np.ndarray:
+    image = cv2.imdecode(np.fromfile(file, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        raise DatasetError(f"{file}: not a readable image")
+    if image.shape != (IMAGE_SIZE, IMAGE_SIZE):
+        image = cv2.resize(image, (IMAGE_SIZE, IMAGE_SIZE), interpolation=cv2.INTER_AREA)
+    return image
+
+
+def _make_split(images: list[np.ndarray], labels: list[int], sources: list[str]) -> Split:
+    return Split(np.stack(images), np.array(labels, dtype=np.int64), tuple(sources))
+
+
+def _ordered(found: dict) -> list[str]:
+    """Challenge splits first in their usual order, then any others alphabetically."""
+    return [s for s in SPLITS if s in found] + sorted(s for s in found if s not in SPLITS)

@@ -1,0 +1,108 @@
+"""`EmotionDetector`: every face in a picture, with its emotion, in one call.
+
+    det = EmotionDetector.load()
+    for face in det.detect(rgb_image):          # largest face first
+        print(face.box, face.label, face.probs)
+
+The image page, the video engine, the webcam callback and the CLI all call
+this same `detect`; nothing re-implements a step of it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from emodetect import faces as face_detection
+from emodetect.classifier import EmotionClassifier
+from emodetect.imageio import as_rgb
+from emodetect.labels import EMOTIONS, VALENCES, to_valence
+from emodetect.limits import MAX_DETECT_SIDE, MAX_FACES
+
+# How a detection is framed before classification (see benchmarks/crop_framing.py for the numbers).
+CROP_MARGIN = 1.2
+LEVEL_EYES = True
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """One face: where it is (input pixels), how sure the detector is, and its emotion probabilities."""
+
+    box: tuple[int, int, int, int]  # x, y, w, h
+    keypoints: np.ndarray  # 6×2 pixels, in faces.KEYPOINTS order
+    score: float  # detector confidence
+    probs: np.ndarray  # 7 floats, EMOTIONS order
+
+    @property
+    def label(self) -> str:
+        return EMOTIONS[int(np.argmax(self.probs))]
+
+    @property
+    def confidence(self) -> float:
+        return float(np.max(self.probs))
+
+    @property
+    def valence_probs(self) -> np.ndarray:
+        return to_valence(self.probs)
+
+    @property
+    def valence(self) -> str:
+        return VALENCES[int(np.argmax(self.valence_probs))]
+
+    def to_dict(self) -> dict:
+        return {
+            "box": list(self.box),
+            "keypoints": np.round(self.keypoints, 1).tolist(),
+            "score": round(self.score, 4),
+            "label": self.label,
+            "probs": {e: round(float(p), 4) for e, p in zip(EMOTIONS, self.probs)},
+        }
+
+
+class EmotionDetector:
+    """Face detection + FER-style crops + the emotion classifier, one batch per image."""
+
+    def __init__(self, classifier: EmotionClassifier, face_detector: face_detection.FaceDetector,
+                 crop_margin: float = CROP_MARGIN, level_eyes: bool = LEVEL_EYES, max_faces: int = MAX_FACES):
+        self.classifier = classifier
+        self.face_detector = face_detector
+        self.crop_margin = crop_margin
+        self.level_eyes = level_eyes
+        self.max_faces = max_faces
+
+    @classmethod
+    def load(cls, model_path: str | os.PathLike | None = None, face_model: str = "full",
+             **kwargs) -> EmotionDetector:
+        """The shipped classifier (or the one at `model_path`) with a BlazeFace detector."""
+        return cls(EmotionClassifier.load(model_path), face_detection.FaceDetector(face_model), **kwargs)
+
+    def find_faces(self, image: np.ndarray) -> list[face_detection.Face]:
+        """Faces in an RGB image (largest first), detected on a copy no larger than MAX_DETECT_SIDE."""
+        scale = min(1.0, MAX_DETECT_SIDE / max(image.shape[:2]))
+        if scale < 1.0:
+            small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            return [face_detection.Face(tuple(v / scale for v in f.box), f.keypoints / scale, f.score)
+                    for f in self.face_detector(small)]
+        return self.face_detector(image)
+
+    def detect(self, image: np.ndarray) -> list[FaceResult]:
+        """Every face in `image` (RGB uint8 H×W×3; gray H×W and RGBA accepted), largest first."""
+        image = as_rgb(image)
+        found = self.find_faces(image)[: self.max_faces]
+        if not found:
+            return []
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)  # the model reads gray; crop one channel, not three
+        crops = [face_detection.crop(gray, f, self.crop_margin, self.level_eyes) for f in found]
+        probs = self.classifier.predict(crops)
+        h, w = image.shape[:2]
+        return [FaceResult(_clip_box(f.box, w, h), f.keypoints.astype(np.float32), f.score, p)
+                for f, p in zip(found, probs)]
+
+
+def _clip_box(box: tuple[float, ...], w: int, h: int) -> tuple[int, int, int, int]:
+    x0, y0 = max(0, round(box[0])), max(0, round(box[1]))
+    x1, y1 = min(w, round(box[0] + box[2])), min(h, round(box[1] + box[3]))
+    return x0, y0, max(0, x1 - x0), max(0, y1 - y0)

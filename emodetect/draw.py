@@ -1,0 +1,84 @@
+"""Boxes, labels and small probability bars drawn onto RGB frames.
+
+Sizes follow the image (a 4000 px photo gets thicker lines and larger text
+than a 640 px webcam frame), so the drawing reads the same at any size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from emodetect.detector import FaceResult
+from emodetect.labels import COLORS, EMOTIONS, VALENCE_COLORS, VALENCES
+
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def annotate(image: np.ndarray, results: Sequence[FaceResult], valence: bool = False, bars: bool = True,
+             ids: Sequence[int] | None = None, copy: bool = True) -> np.ndarray:
+    """Draw each face's box, label (and track id), and probability bars; returns the drawn image.
+
+    `valence=True` shows the 3-class grouping (positive/negative/neutral)
+    instead of the seven emotions. `copy=False` draws in place (the webcam's
+    hot path).
+    """
+    out = image.copy() if copy else image
+    h, w = out.shape[:2]
+    unit = max(h, w) / 640  # 1.0 on a 640 px frame
+    thickness = max(1, round(2 * unit))
+    font_scale = 0.5 * unit
+    for i, face in enumerate(results):
+        names, probs, palette = ((VALENCES, face.valence_probs, VALENCE_COLORS) if valence
+                                 else (EMOTIONS, face.probs, COLORS))
+        top = int(np.argmax(probs))
+        color = palette[names[top]]
+        x, y, bw, bh = face.box
+        cv2.rectangle(out, (x, y), (x + bw, y + bh), color, thickness, cv2.LINE_AA)
+        text = f"{names[top]} {probs[top]:.0%}"
+        if ids is not None:
+            text = f"#{ids[i]} {text}"
+        _label(out, text, x, y, color, font_scale, thickness)
+        if bars:
+            _bars(out, names, probs, palette, face.box, unit)
+    return out
+
+
+def _label(out: np.ndarray, text: str, x: int, y: int, color, scale: float, thickness: int) -> None:
+    (tw, th), base = cv2.getTextSize(text, FONT, scale, thickness)
+    top = y - th - base - 2 * thickness
+    if top < 0:  # no room above the box: put the label inside its top edge
+        top = y
+    cv2.rectangle(out, (x, top), (x + tw + 2 * thickness, top + th + base + 2 * thickness), color, -1)
+    cv2.putText(out, text, (x + thickness, top + th + thickness), FONT, scale, _ink(color), thickness, cv2.LINE_AA)
+
+
+def _bars(out: np.ndarray, names: Sequence[str], probs: np.ndarray, palette: dict, box, unit: float) -> None:
+    """A small panel of one bar per class beside the box (right if it fits, else left, else inside)."""
+    h, w = out.shape[:2]
+    x, y, bw, bh = box
+    row = round(min(11 * unit, max(8, bh / 7)))  # about as tall as the face, never huge
+    width = row * 6
+    scale = row / 28
+    text_w = cv2.getTextSize("surprise", FONT, scale, 1)[0][0] + 4
+    panel_w = text_w + width + 4
+    panel_h = row * len(names) + 4
+    px = x + bw + 4 if x + bw + 4 + panel_w <= w else x - panel_w - 4
+    px = min(max(px, 0), max(0, w - panel_w))
+    py = min(max(y, 0), max(0, h - panel_h))
+    region = out[py:py + panel_h, px:px + panel_w]
+    region[:] = (region * 0.45).astype(np.uint8)  # darken the background so the bars read on any picture
+    for i, (name, p) in enumerate(zip(names, probs)):
+        ry = py + 2 + i * row
+        cv2.putText(out, name, (px + 2, ry + row - 3), FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
+        length = int(round(float(p) * width))
+        if length:
+            cv2.rectangle(out, (px + text_w, ry + 2), (px + text_w + length, ry + row - 2), palette[name], -1)
+
+
+def _ink(color) -> tuple[int, int, int]:
+    """Black or white text, whichever reads better on `color`."""
+    r, g, b = color
+    return (0, 0, 0) if 0.299 * r + 0.587 * g + 0.114 * b > 140 else (255, 255, 255)

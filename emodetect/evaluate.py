@@ -1,0 +1,135 @@
+"""Metrics on FER-2013 splits and the model card (`models/model_card.json`).
+
+Every number the app or the README shows about the model comes from the card,
+and the card comes from this module run on the shipped model and the data.
+Running it twice on the same model and data writes the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+from emodetect.classifier import EmotionClassifier
+from emodetect.data import SPLITS, Split, load_fer2013
+from emodetect.labels import EMOTIONS, VALENCES, to_valence, valence_labels
+from emodetect.paths import DEFAULT_MODEL, MODEL_CARD, default_data_dir
+from emodetect.preprocess import INPUT_SIZE
+
+ECE_BINS = 15
+
+
+def _round(value, digits: int = 6):
+    """Round floats (recursively) so the card is stable text."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {k: _round(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_round(v, digits) for v in value]
+    return value
+
+
+def calibration(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> dict:
+    """Expected calibration error of the top-1 confidence, and the reliability-diagram bins."""
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    rows, ece = [], 0.0
+    for b in range(bins):
+        members = index == b
+        count = int(members.sum())
+        if count:
+            acc, conf = float(correct[members].mean()), float(confidence[members].mean())
+            ece += count / len(labels) * abs(acc - conf)
+            rows.append({"low": float(edges[b]), "high": float(edges[b + 1]), "count": count,
+                         "accuracy": acc, "confidence": conf})
+    return {"ece": float(ece), "bins": rows}
+
+
+def split_metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
+    """Accuracy and macro-F1 of 7-class probabilities against integer labels."""
+    predicted = probs.argmax(axis=1)
+    return {"accuracy": float(accuracy_score(labels, predicted)),
+            "macro_f1": float(f1_score(labels, predicted, average="macro", labels=range(len(EMOTIONS)),
+                                       zero_division=0))}
+
+
+def detailed_metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
+    """Confusion matrices (7- and 3-class), per-class scores and calibration for one split."""
+    predicted = probs.argmax(axis=1)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        labels, predicted, labels=range(len(EMOTIONS)), zero_division=0)
+    true_valence = valence_labels(labels)
+    predicted_valence = to_valence(probs).argmax(axis=1)
+    return {
+        "confusion_matrix": confusion_matrix(labels, predicted, labels=range(len(EMOTIONS))).tolist(),
+        "per_class": {e: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+                      for e, p, r, f, s in zip(EMOTIONS, precision, recall, f1, support)},
+        "valence_accuracy": float(accuracy_score(true_valence, predicted_valence)),
+        "valence_confusion_matrix": confusion_matrix(true_valence, predicted_valence,
+                                                     labels=range(len(VALENCES))).tolist(),
+        "calibration": calibration(probs, labels),
+    }
+
+
+def evaluate_splits(clf: EmotionClassifier, splits: dict[str, Split]) -> dict:
+    """Accuracy and macro-F1 per split, with and without horizontal-flip TTA."""
+    results = {}
+    for name, split in splits.items():
+        results[name] = {}
+        for tta in (False, True):
+            clf.flip_tta = tta
+            results[name]["flip_tta" if tta else "plain"] = split_metrics(clf.predict(split.images), split.labels)
+    return results
+
+
+def build_model_card(model_path: str | os.PathLike = DEFAULT_MODEL, data: str | os.PathLike | None = None,
+                     training: dict | None = None) -> dict:
+    """The model card as a dict: what the model is, how it was trained, how well it does."""
+    model_path = Path(model_path)
+    clf = EmotionClassifier.load(model_path)
+    splits = load_fer2013(data or default_data_dir())
+    test_splits = {s: splits[s] for s in SPLITS[1:] if s in splits}
+    private = splits["PrivateTest"]
+    clf.flip_tta = True
+    private_probs = clf.predict(private.images)
+    if training is None:
+        training_file = model_path.with_name("training.json")
+        training = json.loads(training_file.read_text()) if training_file.exists() else {}
+    card = {
+        "model_file": model_path.name,
+        "model_bytes": model_path.stat().st_size,
+        "architecture": clf.model.name,
+        "parameters": int(clf.model.count_params()),
+        "input": {"size": [INPUT_SIZE, INPUT_SIZE, 1], "color": "gray", "range": [0.0, 1.0]},
+        "emotions": list(EMOTIONS),
+        "valences": list(VALENCES),
+        "class_counts": {name: split.class_counts() for name, split in splits.items()},
+        "metrics": evaluate_splits(clf, test_splits),
+        "app_uses_flip_tta": True,
+        "private_test": detailed_metrics(private_probs, private.labels),
+        "training": {
+            "command": training.get("command"),
+            "config": training.get("config"),
+            "epochs": training.get("epochs_done"),
+            "chosen_epoch": training.get("best_epoch"),
+            "cpu_hours": training.get("cpu_seconds", 0.0) / 3600,
+            "wall_hours": training.get("wall_seconds", 0.0) / 3600,
+            "history": training.get("history", []),
+        },
+    }
+    return _round(card)
+
+
+def write_model_card(card: dict, path: str | os.PathLike = MODEL_CARD) -> None:
+    Path(path).write_text(json.dumps(card, indent=1) + "\n")
+
+
+def load_model_card(path: str | os.PathLike = MODEL_CARD) -> dict:
+    return json.loads(Path(path).read_text())

@@ -1,0 +1,7 @@
+"""Every size limit in one place; the app, the CLI and the docs read them from here."""
+
+MAX_UPLOAD_MB = 200  # Streamlit's server.maxUploadSize (set in .streamlit/config.toml to the same)
+MAX_IMAGE_PIXELS = 50_000_000  # larger images are refused before decoding (decompression-bomb guard)
+MAX_DETECT_SIDE = 4096  # larger images are scaled down for face detection; boxes are mapped back
+MAX_FACES = 50  # faces classified per image or frame (the largest ones)
+MAX_VIDEO_SECONDS = 600

@@ -1,0 +1,79 @@
+"""CNN architectures by name. `build(name)` returns an uncompiled Keras model
+taking float32 N×48×48×1 in [0, 1] and returning N×7 softmax probabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from emodetect._tensorflow import keras
+from emodetect.labels import EMOTIONS
+from emodetect.preprocess import INPUT_SIZE
+
+layers = keras.layers
+INPUT_SHAPE = (INPUT_SIZE, INPUT_SIZE, 1)
+
+
+def seed() -> keras.Model:
+    """The reference CNN of the founding report, layer for layer (../shared/seed_cnn.md)."""
+    inputs = keras.Input(INPUT_SHAPE)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu")(inputs)
+    for filters, kernel in [(64, 3), (128, 5)] + [(512, 3)] * 5:
+        x = layers.Conv2D(filters, kernel, padding="same", activation="relu")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.MaxPooling2D(2, padding="same")(x)
+        x = layers.Dropout(0.25)(x)
+    x = layers.Flatten()(x)
+    for units in (256, 512, 512, 512, 512):
+        x = layers.Dense(units, activation="relu", kernel_initializer="he_normal")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Dropout(0.25)(x)
+    outputs = layers.Dense(len(EMOTIONS), activation="softmax", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name="seed")
+
+
+def resnet(widths: tuple[int, ...] = (32, 64, 128, 256), blocks: int = 2, dropout: float = 0.3) -> keras.Model:
+    """A ResNet-18-style net for 48×48 faces: a 3×3 stem at full resolution (no
+    early downsampling, the faces are already small), then one stage per width
+    of `blocks` basic residual blocks, halving the resolution between stages."""
+    inputs = keras.Input(INPUT_SHAPE)
+    x = _conv_bn_relu(inputs, widths[0], 3)
+    for stage, width in enumerate(widths):
+        for block in range(blocks):
+            x = _basic_block(x, width, stride=2 if stage > 0 and block == 0 else 1)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(len(EMOTIONS), activation="softmax", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name="resnet_" + "_".join(map(str, widths)))
+
+
+def _conv_bn_relu(x, filters: int, kernel: int, stride: int = 1):
+    x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False,
+                      kernel_initializer="he_normal")(x)
+    x = layers.BatchNormalization()(x)
+    return layers.ReLU()(x)
+
+
+def _basic_block(x, filters: int, stride: int):
+    shortcut = x
+    y = _conv_bn_relu(x, filters, 3, stride)
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal")(y)
+    y = layers.BatchNormalization(gamma_initializer="zeros")(y)
+    if stride != 1 or x.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False, kernel_initializer="he_normal")(x)
+        shortcut = layers.BatchNormalization()(shortcut)
+    return layers.ReLU()(layers.Add()([y, shortcut]))
+
+
+ARCHITECTURES: dict[str, Callable[[], keras.Model]] = {
+    "seed": seed,
+    "resnet": resnet,
+    "resnet_narrow": lambda: resnet(widths=(16, 32, 64, 128)),
+}
+DEFAULT_ARCH = "resnet_narrow"
+
+
+def build(name: str = DEFAULT_ARCH) -> keras.Model:
+    """Build a fresh, uncompiled model by architecture name."""
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {name!r}; choose from {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[name]()

@@ -1,0 +1,270 @@
+"""Training: augmentation, the epoch loop, checkpoints every epoch, and exact resume.
+
+A run lives in one folder:
+    checkpoint.keras   model + optimizer after the last finished epoch
+    best.keras         the model with the best PublicTest accuracy so far
+    state.json         config, epochs done, per-epoch history, CPU seconds
+Killing the process at any moment loses at most the epoch in progress;
+`--resume` continues from the last checkpoint with the same data order and the
+same augmentation draws as an uninterrupted run (both are keyed on seed and
+epoch, not on process state).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from emodetect import models
+from emodetect._tensorflow import keras, tf
+from emodetect.data import Split, load_fer2013
+from emodetect.labels import EMOTIONS
+from emodetect.preprocess import to_input
+
+NUM_CLASSES = len(EMOTIONS)
+
+
+@dataclass
+class TrainConfig:
+    """Everything that determines a run; stored in state.json so a resume needs only the folder."""
+
+    data: str
+    arch: str = models.DEFAULT_ARCH
+    epochs: int = 50
+    batch_size: int = 64
+    optimizer: str = "adamw"
+    learning_rate: float = 2e-3
+    weight_decay: float = 5e-4
+    warmup_epochs: float = 2.0
+    label_smoothing: float = 0.1
+    class_weights: bool = False
+    # augmentation
+    flip: bool = True
+    shift: float = 0.1
+    rotation_deg: float = 10.0
+    zoom: float = 0.1
+    erase_prob: float = 0.5
+    seed: int = 0
+    limit: int | None = None
+    command: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Batches:
+    """Training inputs ready for the epoch loop (float model inputs and int labels)."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+
+def prepare_batches(images: np.ndarray, labels: np.ndarray) -> Batches:
+    """Raw uint8 faces and labels → training inputs, through the same `to_input` inference uses."""
+    return Batches(to_input(images), np.asarray(labels))
+
+
+def augment(images: tf.Tensor, seed: tf.Tensor, cfg: TrainConfig) -> tf.Tensor:
+    """Random flip, rotation, zoom, shift and erasing of a batch N×48×48×1 in [0, 1].
+
+    Stateless: the same `seed` (shape [2]) gives the same batch, which is what
+    makes a resumed run identical to an uninterrupted one.
+    """
+    n = tf.shape(images)[0]
+    size = tf.cast(tf.shape(images)[1], tf.float32)
+    seeds = tf.random.experimental.stateless_split(seed, 8)
+
+    def uniform(i, lo, hi):
+        return tf.random.stateless_uniform([n], seeds[i], lo, hi)
+
+    if cfg.flip:
+        flip = uniform(0, 0.0, 1.0) < 0.5
+        images = tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images)
+
+    theta = uniform(1, -1.0, 1.0) * (cfg.rotation_deg * math.pi / 180.0)
+    scale = uniform(2, 1.0 - cfg.zoom, 1.0 + cfg.zoom)
+    tx = uniform(3, -cfg.shift, cfg.shift) * size
+    ty = uniform(4, -cfg.shift, cfg.shift) * size
+    c = (size - 1.0) / 2.0
+    a0, a1 = tf.cos(theta) / scale, -tf.sin(theta) / scale
+    b0, b1 = tf.sin(theta) / scale, tf.cos(theta) / scale
+    a2 = c - a0 * (c + tx) - a1 * (c + ty)
+    b2 = c - b0 * (c + tx) - b1 * (c + ty)
+    zeros = tf.zeros_like(a0)
+    transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
+    images = tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3],
+        fill_value=0.0, interpolation="BILINEAR", fill_mode="REFLECT")
+
+    if cfg.erase_prob > 0:
+        area = uniform(5, 0.02, 0.2) * size * size
+        log_ratio = tf.random.stateless_uniform([n], seeds[6], math.log(0.3), math.log(3.3))
+        h = tf.sqrt(area * tf.exp(log_ratio))
+        w = tf.sqrt(area / tf.exp(log_ratio))
+        centres = tf.random.stateless_uniform([n, 3], seeds[7], 0.0, 1.0)
+        cy, cx = centres[:, 0] * size, centres[:, 1] * size
+        apply = centres[:, 2] < cfg.erase_prob
+        grid = tf.range(size)
+        in_y = tf.abs(grid[None, :] - cy[:, None]) < h[:, None] / 2
+        in_x = tf.abs(grid[None, :] - cx[:, None]) < w[:, None] / 2
+        mask = in_y[:, :, None] & in_x[:, None, :] & apply[:, None, None]
+        noise = tf.random.stateless_uniform(tf.shape(images), seeds[0] + 1, 0.0, 1.0)
+        images = tf.where(mask[..., None], noise, images)
+    return images
+
+
+def epoch_dataset(batches: Batches, epoch: int, cfg: TrainConfig) -> tf.data.Dataset:
+    """The batches of one epoch: an order and augmentation fixed by (seed, epoch)."""
+    order = np.random.default_rng([cfg.seed, epoch]).permutation(len(batches.y))
+    labels = keras.utils.to_categorical(batches.y[order], NUM_CLASSES).astype(np.float32)
+    ds = tf.data.Dataset.from_tensor_slices((batches.x[order], labels))
+    ds = ds.batch(cfg.batch_size, drop_remainder=True).enumerate()
+
+    def apply(index, batch):
+        x, y = batch
+        seed = tf.stack([tf.constant(cfg.seed, tf.int64), epoch * 100_000 + index])
+        return augment(x, seed, cfg), y
+
+    return ds.map(apply, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+
+
+def _compile(model: keras.Model, cfg: TrainConfig, steps_per_epoch: int) -> None:
+    total = cfg.epochs * steps_per_epoch
+    warmup = int(cfg.warmup_epochs * steps_per_epoch)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=cfg.learning_rate / 100, decay_steps=max(total - warmup, 1),
+        warmup_target=cfg.learning_rate, warmup_steps=warmup, alpha=0.0)
+    if cfg.optimizer == "adamw":
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay)
+    elif cfg.optimizer == "adam":  # the seed's recipe
+        optimizer = keras.optimizers.Adam(cfg.learning_rate)
+    elif cfg.optimizer == "sgd":
+        optimizer = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
+    else:
+        raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
+    model.compile(optimizer=optimizer,
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
+                  metrics=["accuracy"])
+
+
+def _subset(split: Split, limit: int | None, seed: int) -> Split:
+    if limit is None or limit >= len(split):
+        return split
+    keep = np.sort(np.random.default_rng(seed).permutation(len(split))[:limit])
+    return Split(split.images[keep], split.labels[keep], tuple(split.sources[i] for i in keep))
+
+
+def _class_weights(labels: np.ndarray) -> dict[int, float]:
+    counts = np.bincount(labels, minlength=NUM_CLASSES)
+    return {i: float(len(labels) / (NUM_CLASSES * c)) for i, c in enumerate(counts) if c}
+
+
+def _reseed_layers(model: keras.Model, seed: int, epoch: int) -> None:
+    """Key every layer's random state (dropout) on (seed, epoch), which a resume can rebuild."""
+    for layer in model._flatten_layers():
+        generator = getattr(layer, "seed_generator", None)
+        if generator is not None:
+            generator.state.assign(np.array([seed * 1_000_003 + epoch, 0], dtype=generator.state.dtype))
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _atomic_save(model: keras.Model, path: Path) -> None:
+    tmp = path.with_name(path.stem + ".tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def _atomic_write_json(data: dict, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+def load_state(run_dir: Path) -> dict:
+    return json.loads((Path(run_dir) / "state.json").read_text())
+
+
+def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, verbose: int | None = None) -> dict:
+    """Train (or resume) the run in `run_dir`; returns the final state."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = run_dir / "checkpoint.keras"
+    if resume and checkpoint.exists():
+        state = load_state(run_dir)
+        cfg = TrainConfig(**state["config"])
+    elif resume:
+        raise FileNotFoundError(f"{checkpoint}: nothing to resume")
+    else:
+        state = {"config": asdict(cfg), "epochs_done": 0, "history": [], "cpu_seconds": 0.0,
+                 "wall_seconds": 0.0, "best_epoch": None, "best_public_accuracy": -1.0}
+    if verbose is None:
+        verbose = 1 if sys.stderr.isatty() else 2
+
+    data = load_fer2013(cfg.data)
+    train_split = _subset(data["Training"], cfg.limit, cfg.seed)
+    public = _subset(data["PublicTest"], cfg.limit, cfg.seed)
+    batches = prepare_batches(train_split.images, train_split.labels)
+    x_public = to_input(public.images)
+    y_public = keras.utils.to_categorical(public.labels, NUM_CLASSES)
+    steps_per_epoch = len(batches.y) // cfg.batch_size
+    if steps_per_epoch == 0:
+        raise ValueError(f"{len(batches.y)} training images is fewer than one batch of {cfg.batch_size}")
+
+    keras.utils.set_random_seed(cfg.seed)
+    if resume:
+        model = keras.models.load_model(checkpoint)
+    else:
+        model = models.build(cfg.arch)
+        _compile(model, cfg, steps_per_epoch)
+    class_weight = _class_weights(batches.y) if cfg.class_weights else None
+
+    cpu_start, wall_start = _cpu_seconds(), time.time()
+    cpu_base, wall_base = state["cpu_seconds"], state["wall_seconds"]
+    for epoch in range(state["epochs_done"], cfg.epochs):
+        _reseed_layers(model, cfg.seed, epoch)
+        fit = model.fit(epoch_dataset(batches, epoch, cfg), initial_epoch=epoch, epochs=epoch + 1,
+                        steps_per_epoch=steps_per_epoch, class_weight=class_weight, verbose=verbose)
+        loss, accuracy = model.evaluate(x_public, y_public, batch_size=256, verbose=0)
+        record = {"epoch": epoch + 1, "loss": float(fit.history["loss"][-1]),
+                  "accuracy": float(fit.history["accuracy"][-1]),
+                  "public_loss": float(loss), "public_accuracy": float(accuracy),
+                  "learning_rate": float(keras.ops.convert_to_numpy(
+                      model.optimizer.learning_rate)) if hasattr(model.optimizer, "learning_rate") else None}
+        state["history"].append(record)
+        state["epochs_done"] = epoch + 1
+        state["cpu_seconds"] = cpu_base + _cpu_seconds() - cpu_start
+        state["wall_seconds"] = wall_base + time.time() - wall_start
+        if accuracy > state["best_public_accuracy"]:
+            state["best_public_accuracy"], state["best_epoch"] = float(accuracy), epoch + 1
+            _atomic_save(model, run_dir / "best.keras")
+        _atomic_save(model, checkpoint)
+        _atomic_write_json(state, run_dir / "state.json")
+        print(f"epoch {epoch + 1}/{cfg.epochs} loss {record['loss']:.4f} acc {record['accuracy']:.4f} "
+              f"public_loss {loss:.4f} public_acc {accuracy:.4f} cpu_h {state['cpu_seconds'] / 3600:.2f}",
+              flush=True)
+    return state
+
+
+def export_run(run_dir: str | os.PathLike, model_path: str | os.PathLike) -> Path:
+    """Ship a run: its best-on-PublicTest model without optimizer state, and its
+    training record (`training.json`, next to the model) for the model card."""
+    run_dir, model_path = Path(run_dir), Path(model_path)
+    state = load_state(run_dir)
+    best = keras.models.load_model(run_dir / "best.keras")
+    shipped = models.build(state["config"]["arch"])
+    shipped.set_weights(best.get_weights())
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_save(shipped, model_path)
+    command = "python -m emodetect train " + " ".join(state["config"]["command"][1:])
+    _atomic_write_json({**state, "command": command}, model_path.with_name("training.json"))
+    return model_path

@@ -1,0 +1,52 @@
+"""`EmotionClassifier` on real FER-2013 faces in every input form it accepts."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from emodetect import EMOTIONS, EmotionClassifier
+
+
+@pytest.fixture(scope="module")
+def faces(fer):
+    split = fer["PrivateTest"]
+    return split.images[::112], split.labels[::112]  # 33 faces across all classes
+
+
+def _check(probs: np.ndarray, n: int) -> None:
+    assert probs.shape == (n, len(EMOTIONS)) and probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_gray_rgb_and_list_inputs_agree(classifier, faces):
+    images, _ = faces
+    gray = classifier.predict(images)
+    rgb = classifier.predict(np.stack([cv2.cvtColor(f, cv2.COLOR_GRAY2RGB) for f in images]))
+    sizes = [48, 64, 100, 160]
+    crops = [cv2.resize(f, (sizes[i % 4],) * 2, interpolation=cv2.INTER_CUBIC) for i, f in enumerate(images)]
+    listed = classifier.predict(crops)
+    for probs in (gray, rgb, listed):
+        _check(probs, len(images))
+    np.testing.assert_allclose(rgb, gray, atol=1e-5)
+    # Upscaled-then-shrunk crops lose a little detail but keep the same answer almost always.
+    assert (listed.argmax(axis=1) == gray.argmax(axis=1)).mean() >= 0.9
+
+
+def test_predictions_beat_chance_by_far_on_real_faces(classifier, faces):
+    images, labels = faces
+    assert (classifier.predict(images).argmax(axis=1) == labels).mean() > 0.4
+
+
+def test_empty_batch_and_explicit_path(faces):
+    from emodetect.paths import DEFAULT_MODEL
+
+    clf = EmotionClassifier.load(DEFAULT_MODEL, flip_tta=False)
+    _check(clf.predict(np.zeros((0, 48, 48), np.uint8)), 0)
+    _check(clf.predict([]), 0)
+
+
+def test_missing_model_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere.keras"):
+        EmotionClassifier.load(tmp_path / "nowhere.keras")

@@ -1,0 +1,62 @@
+"""Training smoke runs on a few hundred real FER-2013 images: checkpoint, kill, resume, finish."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from emodetect.paths import PROJECT_DIR
+
+SMOKE = ["--arch", "resnet_narrow", "--limit", "256", "--epochs", "3", "--batch-size", "32", "--seed", "7"]
+
+
+def _train(run_dir, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
+    return subprocess.Popen([sys.executable, "-m", "emodetect", "train", "--run-dir", str(run_dir), *extra],
+                            cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _epochs_done(run_dir) -> int:
+    try:
+        return json.loads((run_dir / "state.json").read_text())["epochs_done"]
+    except (FileNotFoundError, json.JSONDecodeError):
+        return 0
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, tmp_path):
+    killed = tmp_path / "killed"
+    proc = _train(killed, "--data", str(fer_dir), *SMOKE)
+    deadline = time.time() + 240
+    while _epochs_done(killed) < 1 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert _epochs_done(killed) >= 1, proc.communicate()[0][-2000:]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stopped_at = _epochs_done(killed)
+    assert stopped_at < 3, "the run finished before it could be killed; make the smoke run longer"
+    assert (killed / "checkpoint.keras").exists() and (killed / "best.keras").exists()
+
+    resumed = _train(killed, "--resume")
+    out = resumed.communicate(timeout=300)[0]
+    assert resumed.returncode == 0, out[-2000:]
+    assert f"epoch {stopped_at + 1}/3" in out and "epoch 1/3" not in out
+
+    reference = tmp_path / "reference"
+    straight = _train(reference, "--data", str(fer_dir), *SMOKE)
+    assert straight.wait(timeout=300) == 0
+
+    got = json.loads((killed / "state.json").read_text())
+    want = json.loads((reference / "state.json").read_text())
+    assert [h["epoch"] for h in got["history"]] == [1, 2, 3]
+    for key in ("loss", "accuracy", "public_loss", "public_accuracy"):
+        np.testing.assert_allclose([h[key] for h in got["history"]], [h[key] for h in want["history"]],
+                                   rtol=1e-4, err_msg=key)
+    assert got["cpu_seconds"] > 0
