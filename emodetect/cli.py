@@ -1,4 +1,4 @@
-"""`python -m emodetect image|train|evaluate ...`: the command line over the package."""
+"""`python -m emodetect image|video|train|export|evaluate ...`: the command line over the package."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 
 from emodetect.data import DatasetError
 from emodetect.errors import InputError
+from emodetect.labels import EMOTIONS
 
 
 def _image(args: argparse.Namespace) -> int:
@@ -14,15 +15,14 @@ def _image(args: argparse.Namespace) -> int:
 
     import cv2
 
-    from emodetect.detector import EmotionDetector
+    from emodetect.detector import EmotionDetector, results_document
     from emodetect.draw import annotate
     from emodetect.imageio import read_image
 
-    image = read_image(args.path)
+    image = read_image(args.path)  # fails before the model loads
     results = EmotionDetector.load(args.model).detect(image)
     if args.json:
-        print(json.dumps({"file": str(args.path), "width": image.shape[1], "height": image.shape[0],
-                          "faces": [r.to_dict() for r in results]}, indent=2))
+        print(json.dumps(results_document(str(args.path), image, results), indent=2))
     elif not results:
         print("no face found")
     for i, r in enumerate(results if not args.json else []):
@@ -32,6 +32,41 @@ def _image(args: argparse.Namespace) -> int:
         drawn = annotate(image, results)
         if not cv2.imwrite(str(args.annotated), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR)):
             raise InputError(f"{args.annotated}: cannot write the annotated image there")
+    return 0
+
+
+def _progress_bar(done: int, total: int, elapsed: float) -> None:
+    """One self-overwriting line on stderr: frames done, percent, time left."""
+    share = done / total if total else 0.0
+    left = elapsed / done * (total - done) if done else 0.0
+    bar = "#" * int(share * 30)
+    print(f"\r[{bar:<30}] {done}/{total} frames {share:4.0%}  {elapsed:5.1f} s, {left:5.1f} s left",
+          end="", file=sys.stderr, flush=True)
+
+
+def _video(args: argparse.Namespace) -> int:
+    from emodetect.detector import EmotionDetector
+    from emodetect.video import analyze_video, probe
+
+    if args.every is not None and args.fps is not None:
+        raise InputError("use --every or --fps, not both")
+    probe(args.path)  # a file that is not a video fails here, before the model loads
+    detector = EmotionDetector.load(args.model, preset="video")
+    analysis = analyze_video(args.path, detector, every=args.every or 1, fps=args.fps, smoothing_s=args.smoothing,
+                             annotated_path=args.annotated, progress=_progress_bar)
+    print(file=sys.stderr)
+    if args.csv:
+        analysis.to_csv(args.csv)
+    if args.json:
+        analysis.to_json(args.json)
+    speed = analysis.info.duration_s / analysis.seconds if analysis.seconds else 0.0
+    print(f"{analysis.frames_analyzed} frames analysed in {analysis.seconds:.1f} s ({speed:.1f}x real time)")
+    if not analysis.face_ids:
+        print("note: no face found in this clip; the timeline has one empty row per frame")
+    for row in analysis.summary().itertuples():
+        shares = ", ".join(f"{e} {getattr(row, e):.0%}" for e in EMOTIONS if getattr(row, e) >= 0.05)
+        print(f"face {row.face_id}: {row.frames} frames, {row.first_s:.1f}-{row.last_s:.1f} s, "
+              f"mostly {row.dominant} ({shares})")
     return 0
 
 
@@ -81,6 +116,17 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--annotated", metavar="OUT.png", help="save the image with boxes, labels and bars")
     i.add_argument("--model", default=str(DEFAULT_MODEL))
     i.set_defaults(run=_image)
+
+    v = commands.add_parser("video", help="analyse a clip: tracked faces, emotion timeline, annotated MP4")
+    v.add_argument("path", help="a video file (mp4, mov, avi, mkv, webm)")
+    v.add_argument("--csv", metavar="OUT.csv", help="write the timeline as CSV")
+    v.add_argument("--json", metavar="OUT.json", help="write the timeline as JSON records")
+    v.add_argument("--annotated", metavar="OUT.mp4", help="write the annotated clip (H.264 MP4)")
+    v.add_argument("--every", type=int, help="analyse every N-th frame")
+    v.add_argument("--fps", type=float, help="analyse about F frames per second")
+    v.add_argument("--smoothing", type=float, default=0.5, help="smoothing time constant in seconds (0: off)")
+    v.add_argument("--model", default=str(DEFAULT_MODEL))
+    v.set_defaults(run=_video)
 
     t = commands.add_parser("train", help="train a model on FER-2013 (resumable)")
     t.add_argument("--data", default=str(default_data_dir()), help="FER-2013 folder or fer2013.csv")

@@ -50,10 +50,15 @@ class Split:
 def load_fer2013(path: str | os.PathLike) -> dict[str, Split]:
     """Load FER-2013 from an image-folder root or from `fer2013.csv`, whichever `path` is."""
     path = Path(path)
-    if path.is_dir():
-        return load_folder(path)
-    if path.is_file():
-        return load_csv(path)
+    try:
+        if path.is_dir():
+            return load_folder(path)
+        if path.is_file():
+            return load_csv(path)
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path}: not a FER-2013 folder or CSV file (it is not text)") from None
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot be read ({e.strerror or e})") from None
     raise DatasetError(f"{path}: no such file or folder")
 
 

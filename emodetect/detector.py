@@ -74,10 +74,11 @@ class EmotionDetector:
         self.max_faces = max_faces
 
     @classmethod
-    def load(cls, model_path: str | os.PathLike | None = None, face_model: str = "full",
+    def load(cls, model_path: str | os.PathLike | None = None, preset: str = "photo",
              **kwargs) -> EmotionDetector:
-        """The shipped classifier (or the one at `model_path`) with a BlazeFace detector."""
-        return cls(EmotionClassifier.load(model_path), face_detection.FaceDetector(face_model), **kwargs)
+        """The shipped classifier (or the one at `model_path`) with a BlazeFace detector set up for
+        `preset`: "photo" (any size, small faces, tiled), "video" (frames) or "webcam" (fastest)."""
+        return cls(EmotionClassifier.load(model_path), face_detection.FaceDetector(preset), **kwargs)
 
     def find_faces(self, image: np.ndarray) -> list[face_detection.Face]:
         """Faces in an RGB image (largest first), detected on a copy no larger than MAX_DETECT_SIDE."""
@@ -100,6 +101,12 @@ class EmotionDetector:
         h, w = image.shape[:2]
         return [FaceResult(_clip_box(f.box, w, h), f.keypoints.astype(np.float32), f.score, p)
                 for f, p in zip(found, probs)]
+
+
+def results_document(name: str, image: np.ndarray, results: list[FaceResult]) -> dict:
+    """One picture's detections as a JSON-ready dict (boxes in the picture's pixels, largest face first)."""
+    return {"image": name, "width": int(image.shape[1]), "height": int(image.shape[0]),
+            "faces": [r.to_dict() for r in results]}
 
 
 def _clip_box(box: tuple[float, ...], w: int, h: int) -> tuple[int, int, int, int]:

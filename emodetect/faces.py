@@ -90,8 +90,11 @@ def _make_interpreter(path: Path):
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:  # pragma: no cover - depends on the platform's wheels
         from tensorflow.lite.python.interpreter import Interpreter
-    interpreter = Interpreter(model_path=str(path), num_threads=1)
-    interpreter.allocate_tensors()
+    from emodetect._tensorflow import silenced_stderr
+
+    with silenced_stderr():  # LiteRT announces its XNNPACK delegate on stderr
+        interpreter = Interpreter(model_path=str(path), num_threads=1)
+        interpreter.allocate_tensors()
     return interpreter
 
 
@@ -203,30 +206,50 @@ def weighted_nms(faces: list[Face], iou: float = 0.3, containment: float | None 
     return merged
 
 
+# How each use finds faces (measured on ../shared/data/media, see tests/test_faces.py):
+# - photo: the full-range model on the whole image and, when large, on tiles.
+# - video: full range on each frame; it finds small and side-by-side faces that
+#   short range misses (two people side by side: full 115/115 frames, short 20/115).
+# - webcam: the fast short-range model (selfie distance), falling back to full
+#   range when it finds nothing. Short range scores its rare false positives at
+#   0.5-0.6 on our clips and real faces above 0.8, hence its 0.6 threshold.
+PRESETS = {
+    "photo": {"stages": (("full", 0.5),), "tile_above": 1024},
+    "video": {"stages": (("full", 0.5),), "tile_above": None},
+    "webcam": {"stages": (("short", 0.6), ("full", 0.5)), "tile_above": None},
+}
+
+
 class FaceDetector:
     """Finds every face in an RGB image of any size.
 
-    The whole image is always scanned once. When its long side exceeds
-    `tile_above` pixels it is also scanned in overlapping square tiles (side
-    `tile_side`, overlapping by a third), so faces that would be a few pixels
-    wide at the model's resolution are seen at a useful size.
+    `preset` picks the models (see PRESETS). With tiling on, an image whose
+    long side exceeds `tile_above` pixels is also scanned in overlapping square
+    tiles of `tile_side`, so faces that would be a few pixels wide at the
+    model's resolution are seen at a useful size.
     """
 
-    def __init__(self, model: str = "full", min_score: float = 0.5, tile_above: int = 1024, tile_side: int = 640,
-                 min_face: int = 12):
-        self.blazeface = BlazeFace(model, min_score=min_score)
-        self.tile_above = tile_above
+    def __init__(self, preset: str = "photo", tile_side: int = 640, min_face: int = 12):
+        if preset not in PRESETS:
+            raise ValueError(f"unknown face detector preset {preset!r}; choose from {', '.join(PRESETS)}")
+        self.preset = preset
+        self.stages = [BlazeFace(model, min_score=score) for model, score in PRESETS[preset]["stages"]]
+        self.tile_above = PRESETS[preset]["tile_above"]
         self.tile_side = tile_side
         self.min_face = min_face
 
     def __call__(self, image: np.ndarray) -> list[Face]:
         h, w = image.shape[:2]
-        faces = self.blazeface.detect_region(image)
-        if max(h, w) > self.tile_above:
+        for stage in self.stages:
+            faces = stage.detect_region(image)
+            if faces:
+                break
+        if self.tile_above is not None and max(h, w) > self.tile_above:
+            last = self.stages[-1]
             for x0, y0 in _tiles(w, h, self.tile_side):
-                tile_faces = self.blazeface.detect_region(image, x0, y0, self.tile_side)
+                tile_faces = last.detect_region(image, x0, y0, self.tile_side)
                 faces += [f for f in tile_faces if not _cut_by_tile_edge(f, x0, y0, self.tile_side, w, h)]
-            faces = weighted_nms(faces, self.blazeface.nms_iou, containment=0.6)
+            faces = weighted_nms(faces, last.nms_iou, containment=0.6)
         faces = [f for f in faces if min(f.box[2], f.box[3]) >= self.min_face]
         return sorted(faces, key=lambda f: -f.area)
 

@@ -1,0 +1,191 @@
+"""The Streamlit pages, driven headless with AppTest: what a visitor would see and click."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from emodetect.app_support import model_card
+from emodetect.labels import EMOTIONS, VALENCES
+from emodetect.paths import PROJECT_DIR
+
+HOME = PROJECT_DIR / "app.py"
+IMAGE_PAGE = PROJECT_DIR / "pages" / "1_Image.py"
+EXPLORER = PROJECT_DIR / "pages" / "4_Dataset_explorer.py"
+SAMPLES = {"smiling_man.jpg": "Smiling man (1 face)", "group_selfie.jpg": "Group selfie (6 faces)",
+           "cartoon_no_people.jpg": "Cartoon (no people)"}
+
+
+def run(page: Path) -> AppTest:
+    at = AppTest.from_file(page, default_timeout=120).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def rerun(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def charts(at: AppTest) -> list[dict]:
+    """The Plotly figures on the page, as the JSON the browser receives."""
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def bar_labels(at: AppTest) -> list[list[str]]:
+    """The class names along each probability bar chart."""
+    return [fig["data"][0]["y"] for fig in charts(at) if fig["data"][0]["type"] == "bar"]
+
+
+def heatmap_counts(at: AppTest) -> list[list[list[int]]]:
+    """The numbers written in the cells of each confusion-matrix heatmap showing counts."""
+    heatmaps = [fig["data"][0]["text"] for fig in charts(at) if fig["data"][0]["type"] == "heatmap"]
+    return [[[int(cell) for cell in row] for row in text] for text in heatmaps if "%" not in text[0][0]]
+
+
+def headings(at: AppTest) -> list[str]:
+    return [h.value for h in at.subheader]
+
+
+def test_home_shows_the_model_card_numbers():
+    card = model_card()
+    at = run(HOME)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["PrivateTest accuracy"] == f"{card['metrics']['PrivateTest']['flip_tta']['accuracy']:.1%}"
+    assert metrics["Parameters"] == f"{card['parameters']:,}"
+    assert metrics["Model size"] == f"{card['model_bytes'] / 1e6:.1f} MB"
+    assert any(card["architecture"] in c.value for c in at.caption)
+    assert not at.error
+
+
+def test_image_page_offers_the_samples_and_waits_for_a_picture(media_dir):
+    at = run(IMAGE_PAGE)
+    assert at.selectbox[0].options == list(SAMPLES.values())
+    assert at.info and not at.image and not charts(at)
+
+
+def test_without_shared_data_the_page_offers_uploads_only(tmp_path, monkeypatch):
+    monkeypatch.setattr("emodetect.samples.MEDIA_DIR", tmp_path / "absent")
+    at = run(IMAGE_PAGE)
+    assert len(at.file_uploader) == 1 and not at.selectbox
+    assert at.info and not at.error
+
+
+def test_uploaded_group_selfie_shows_six_faces(media_dir):
+    at = run(IMAGE_PAGE)
+    at.file_uploader[0].upload("group_selfie.jpg", (media_dir / "group_selfie.jpg").read_bytes(), "image/jpeg")
+    rerun(at)
+    assert "6 faces found" in headings(at)
+    assert bar_labels(at) == [list(EMOTIONS)] * 6
+    assert [m.value for m in at.markdown if m.value.startswith("**Face ")][-1].startswith("**Face 6**")
+    assert [b.label for b in at.download_button] == ["Download annotated PNG", "Download results (JSON)"]
+
+
+@pytest.mark.parametrize(("file", "found", "charts_shown"),
+                         [("smiling_man.jpg", "1 face found", 1), ("cartoon_no_people.jpg", "No face found", 0)])
+def test_sample_pictures(media_dir, file, found, charts_shown):
+    at = run(IMAGE_PAGE)
+    at.selectbox[0].set_value(SAMPLES[file])
+    rerun(at)
+    assert found in headings(at)
+    assert len(bar_labels(at)) == charts_shown
+    assert at.image  # the picture is shown, with or without boxes
+
+
+def test_three_valences_change_charts_and_drawing(media_dir):
+    at = run(IMAGE_PAGE)
+    at.selectbox[0].set_value(SAMPLES["smiling_man.jpg"])
+    rerun(at)
+    drawing = at.image[0].value
+    assert bar_labels(at) == [list(EMOTIONS)]
+
+    at.radio[0].set_value("3 valences")
+    rerun(at)
+    assert at.radio[0].label == "Classes"
+    assert bar_labels(at) == [list(VALENCES)]
+    face = next(m.value for m in at.markdown if m.value.startswith("**Face 1**"))
+    assert any(v in face for v in VALENCES)
+    assert at.image[0].value != drawing  # the boxes now carry valence labels and bars
+    assert "1 face found" in headings(at)
+
+
+def test_non_image_upload_is_one_error_and_the_page_still_works(media_dir):
+    at = run(IMAGE_PAGE)
+    at.file_uploader[0].upload("x.jpg", b"hello", "image/jpeg")
+    rerun(at)
+    assert [e.value for e in at.error] == ["x.jpg: not an image file"]
+    assert not charts(at)
+
+    at.file_uploader[0].clear()
+    at.selectbox[0].set_value(SAMPLES["smiling_man.jpg"])
+    rerun(at)
+    assert not at.error
+    assert "1 face found" in headings(at)
+
+
+def test_explorer_shows_the_card_and_one_error_for_a_wrong_folder(tmp_path, monkeypatch):
+    (tmp_path / "holiday photos").mkdir()
+    monkeypatch.setenv("EMODETECT_DATA", str(tmp_path))
+    card = model_card()
+    at = run(EXPLORER)
+    assert len(at.error) == 1 and "holiday photos" in at.error[0].value
+    assert heatmap_counts(at) == [card["private_test"]["confusion_matrix"]]
+    traces = [trace for fig in charts(at) for trace in fig["data"]]
+    assert {t["name"] for t in traces if t["type"] == "bar" and "name" in t} >= set(card["class_counts"])
+    curves = {(t["name"], t["line"]["color"]) for t in traces if t.get("mode") == "lines+markers"}
+    assert curves == {("Training", "#1f77b4"), ("PublicTest", "#ff7f0e")}  # train blue, PublicTest orange
+    assert f"{card['private_test']['calibration']['ece']:.1%}" in [m.value for m in at.metric]
+
+    at.radio(key="card-confusion").set_value("3 valences")
+    rerun(at)
+    assert heatmap_counts(at) == [card["private_test"]["valence_confusion_matrix"]]
+
+
+def _small_fer_csv(fer_dir: Path, path: Path, per_class: int = 4) -> int:
+    """A fer2013.csv of a few real PrivateTest faces per class (outside the project); returns its row count."""
+    rows = ["emotion,pixels,Usage"]
+    for label, emotion in enumerate(EMOTIONS):
+        for file in sorted((fer_dir / "test" / emotion).glob("PrivateTest_*"))[:per_class]:
+            pixels = cv2.imread(str(file), cv2.IMREAD_GRAYSCALE)
+            rows.append(f"{label},{' '.join(map(str, pixels.ravel()))},PrivateTest")
+    path.write_text("\n".join(rows) + "\n")
+    return len(rows) - 1
+
+
+def test_explorer_reads_a_fer2013_csv(fer_dir, tmp_path, monkeypatch):
+    csv = tmp_path / "fer2013.csv"
+    faces = _small_fer_csv(fer_dir, csv)
+    monkeypatch.setenv("EMODETECT_DATA", str(csv))
+    at = run(EXPLORER)
+    assert not at.error
+    assert at.selectbox[0].options == ["PrivateTest"]
+    grids = [im for im in at.image if not any(im.captions)]
+    assert [len(im.value) for im in grids] == [4] * len(EMOTIONS)  # one row of sample faces per emotion
+    card_counts, live_counts = heatmap_counts(at)
+    assert np.sum(live_counts) == faces
+    mistakes = next(im for im in at.image if any(im.captions))
+    assert all(c.split(" → ")[0] in EMOTIONS for c in mistakes.captions)
+
+
+def test_explorer_recomputes_the_card_accuracy_on_the_real_data(fer_dir, monkeypatch):
+    monkeypatch.setenv("EMODETECT_DATA", str(fer_dir))
+    card = model_card()
+    at = run(EXPLORER)
+    assert at.selectbox[0].value == "PrivateTest"
+    assert f"{card['metrics']['PrivateTest']['flip_tta']['accuracy']:.1%}" in [m.value for m in at.metric]
+    assert len(next(im for im in at.image if any(im.captions)).value) == 24  # the most confident mistakes
+
+
+def test_explorer_a_file_that_is_not_fer2013_is_one_error(tmp_path, monkeypatch):
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 not text")
+    monkeypatch.setenv("EMODETECT_DATA", str(photo))
+    at = run(EXPLORER)
+    assert len(at.error) == 1 and "photo.jpg" in at.error[0].value
+    assert heatmap_counts(at)  # the model card part is still there
