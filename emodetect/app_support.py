@@ -8,6 +8,7 @@ page (which reads the card alone) opens quickly.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,33 @@ def detector() -> EmotionDetector:
     from emodetect.detector import EmotionDetector
 
     return EmotionDetector.load()
+
+
+@st.cache_resource(show_spinner="Loading the emotion model…")
+def webcam_detector() -> EmotionDetector:
+    """One fast detector (preset "webcam") per server process, shared by every webcam stream.
+
+    The page fetches it on the script thread; the WebRTC worker threads then share it safely
+    (the classifier is a tf.function and each thread gets its own LiteRT interpreter).
+    """
+    from emodetect.detector import EmotionDetector
+
+    return EmotionDetector.load(preset="webcam")
+
+
+def rtc_configuration() -> dict:
+    """The WebRTC configuration for streamlit-webrtc: ICE servers from $EMODETECT_ICE_SERVERS, else from
+    the `ice_servers` secret, else none (enough on localhost; see `emodetect.live`).
+
+    Raises ValueError (one line) when the setting is malformed.
+    """
+    from emodetect import live
+
+    value = os.environ.get(live.ICE_SERVERS_ENV)
+    if value is None and st.secrets.load_if_toml_exists():  # False (no error) without a secrets.toml
+        value = st.secrets.get(live.ICE_SERVERS_SECRET)
+    # An explicit empty list: with None, streamlit-webrtc would fetch public STUN/TURN servers itself.
+    return {"iceServers": live.parse_ice_servers(value)}
 
 
 @st.cache_data(max_entries=16, show_spinner="Finding faces…")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -116,4 +117,22 @@ def reliability_diagram(bins: Sequence[Mapping[str, float]], ece: float | None =
                       legend={"orientation": "h", "y": -0.2})
     fig.update_xaxes(title="confidence (top probability)", range=[0, 1], tickformat=".0%")
     fig.update_yaxes(title="accuracy", range=[0, 1], tickformat=".0%")
+    return fig
+
+
+def live_emotions(window: pd.DataFrame, window_s: float) -> go.Figure:
+    """The largest face's 7 probabilities over the last `window_s` seconds, one line per emotion.
+
+    `window` is `live.LiveStats.window()`: a `seconds` column (≤ 0, now at the right edge) and one
+    column per emotion, NaN where no face was found so the lines break instead of inventing values.
+    """
+    fig = go.Figure()
+    for emotion in EMOTIONS:
+        fig.add_scatter(x=window["seconds"], y=window[emotion], name=emotion, mode="lines",
+                        line={"color": rgb(COLORS[emotion]), "width": 2}, connectgaps=False,
+                        hovertemplate=emotion + " %{y:.0%} at %{x:.1f} s<extra></extra>")
+    fig.update_layout(height=320, margin={**_MARGIN, "t": 10}, legend={"orientation": "h", "y": -0.25},
+                      uirevision="live")  # keep zoom and hidden lines across the half-second refreshes
+    fig.update_xaxes(title="seconds ago", range=[-window_s, 0])
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig

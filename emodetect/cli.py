@@ -74,11 +74,11 @@ def _train(args: argparse.Namespace) -> int:
     from emodetect.train import TrainConfig, train
 
     if args.resume:
-        train(TrainConfig(data=args.data or ""), args.run_dir, resume=True)
+        train(TrainConfig(data=args.data), args.run_dir, resume=True, new_epochs=args.epochs)
         return 0
-    cfg = TrainConfig(data=str(args.data), arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
-                      optimizer=args.optimizer, learning_rate=args.lr, class_weights=args.class_weights,
-                      seed=args.seed, limit=args.limit, command=sys.argv[1:])
+    cfg = TrainConfig(data=str(args.data), arch=args.arch, epochs=args.epochs or TrainConfig.epochs,
+                      batch_size=args.batch_size, optimizer=args.optimizer, learning_rate=args.lr,
+                      class_weights=args.class_weights, seed=args.seed, limit=args.limit, command=sys.argv[1:])
     train(cfg, args.run_dir)
     return 0
 
@@ -106,6 +106,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from emodetect.models import ARCHITECTURES, DEFAULT_ARCH
     from emodetect.paths import DEFAULT_MODEL, MODEL_CARD, default_data_dir
+    from emodetect.train import TrainConfig
 
     parser = argparse.ArgumentParser(prog="python -m emodetect", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -132,14 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", default=str(default_data_dir()), help="FER-2013 folder or fer2013.csv")
     t.add_argument("--run-dir", required=True, help="folder for checkpoints, history and state")
     t.add_argument("--arch", default=DEFAULT_ARCH, choices=sorted(ARCHITECTURES))
-    t.add_argument("--epochs", type=int, default=50)
+    t.add_argument("--epochs", type=int, help=f"epochs in all (default {TrainConfig.epochs})")
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--optimizer", default="adamw", choices=["adamw", "adam", "sgd"])
     t.add_argument("--lr", type=float, default=2e-3)
     t.add_argument("--class-weights", action="store_true", help="weight classes by inverse frequency")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--limit", type=int, help="use at most this many images per split (smoke runs)")
-    t.add_argument("--resume", action="store_true", help="continue the run in --run-dir where it stopped")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the run in --run-dir where it stopped (with --epochs: change its length)")
     t.set_defaults(run=_train)
 
     x = commands.add_parser("export", help="ship a run's best model to models/ (with its training record)")

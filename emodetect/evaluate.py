@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from emodetect.classifier import EmotionClassifier
+from emodetect.classifier import FLIP_TTA, EmotionClassifier
 from emodetect.data import SPLITS, Split, load_fer2013
 from emodetect.labels import EMOTIONS, VALENCES, to_valence, valence_labels
 from emodetect.paths import DEFAULT_MODEL, MODEL_CARD, default_data_dir
@@ -97,7 +97,7 @@ def build_model_card(model_path: str | os.PathLike = DEFAULT_MODEL, data: str | 
     splits = load_fer2013(data or default_data_dir())
     test_splits = {s: splits[s] for s in SPLITS[1:] if s in splits}
     private = splits["PrivateTest"]
-    clf.flip_tta = True
+    clf.flip_tta = FLIP_TTA
     private_probs = clf.predict(private.images)
     if training is None:
         training_file = model_path.with_name("training.json")
@@ -112,7 +112,7 @@ def build_model_card(model_path: str | os.PathLike = DEFAULT_MODEL, data: str | 
         "valences": list(VALENCES),
         "class_counts": {name: split.class_counts() for name, split in splits.items()},
         "metrics": evaluate_splits(clf, test_splits),
-        "app_uses_flip_tta": True,
+        "app_uses_flip_tta": FLIP_TTA,
         "private_test": detailed_metrics(private_probs, private.labels),
         "training": {
             "command": training.get("command"),
@@ -121,6 +121,7 @@ def build_model_card(model_path: str | os.PathLike = DEFAULT_MODEL, data: str | 
             "chosen_epoch": training.get("best_epoch"),
             "cpu_hours": training.get("cpu_seconds", 0.0) / 3600,
             "wall_hours": training.get("wall_seconds", 0.0) / 3600,
+            "schedule_changes": training.get("schedule_changes", []),
             "history": training.get("history", []),
         },
     }

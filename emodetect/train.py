@@ -134,12 +134,17 @@ def epoch_dataset(batches: Batches, epoch: int, cfg: TrainConfig) -> tf.data.Dat
     return ds.map(apply, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
 
 
-def _compile(model: keras.Model, cfg: TrainConfig, steps_per_epoch: int) -> None:
+def _schedule(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.schedules.LearningRateSchedule:
+    """Linear warm-up to the peak rate, then cosine decay to zero at the last epoch."""
     total = cfg.epochs * steps_per_epoch
     warmup = int(cfg.warmup_epochs * steps_per_epoch)
-    schedule = keras.optimizers.schedules.CosineDecay(
+    return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=cfg.learning_rate / 100, decay_steps=max(total - warmup, 1),
         warmup_target=cfg.learning_rate, warmup_steps=warmup, alpha=0.0)
+
+
+def _compile(model: keras.Model, cfg: TrainConfig, steps_per_epoch: int) -> None:
+    schedule = _schedule(cfg, steps_per_epoch)
     if cfg.optimizer == "adamw":
         optimizer = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay)
     elif cfg.optimizer == "adam":  # the seed's recipe
@@ -194,8 +199,14 @@ def load_state(run_dir: Path) -> dict:
     return json.loads((Path(run_dir) / "state.json").read_text())
 
 
-def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, verbose: int | None = None) -> dict:
-    """Train (or resume) the run in `run_dir`; returns the final state."""
+def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, verbose: int | None = None,
+          new_epochs: int | None = None) -> dict:
+    """Train (or resume) the run in `run_dir`; returns the final state.
+
+    `new_epochs` (on resume) changes the run's length: the cosine schedule is
+    stretched or shrunk to end at the new last epoch, continuing from the
+    current step. The change is recorded in the state's `schedule_changes`.
+    """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = run_dir / "checkpoint.keras"
@@ -223,6 +234,12 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
     keras.utils.set_random_seed(cfg.seed)
     if resume:
         model = keras.models.load_model(checkpoint)
+        if new_epochs is not None and new_epochs != cfg.epochs:
+            state.setdefault("schedule_changes", []).append(
+                {"at_epoch": state["epochs_done"], "epochs_before": cfg.epochs, "epochs_after": new_epochs})
+            cfg.epochs = new_epochs
+            state["config"]["epochs"] = new_epochs
+            model.optimizer.learning_rate = _schedule(cfg, steps_per_epoch)
     else:
         model = models.build(cfg.arch)
         _compile(model, cfg, steps_per_epoch)

@@ -1,0 +1,54 @@
+"""The shipped model and its card agree: re-evaluating the model on the real data reproduces the card."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emodetect.evaluate import build_model_card, load_model_card
+from emodetect.paths import DEFAULT_MODEL
+
+
+@pytest.fixture(scope="module")
+def card():
+    return load_model_card()
+
+
+@pytest.fixture(scope="module")
+def fresh(fer_dir):
+    return build_model_card(DEFAULT_MODEL, fer_dir)
+
+
+def test_shipped_model_is_small_and_accurate(card):
+    assert DEFAULT_MODEL.stat().st_size <= 25 * 1024 * 1024
+    assert card["model_bytes"] == DEFAULT_MODEL.stat().st_size
+    assert card["metrics"]["PrivateTest"]["flip_tta"]["accuracy"] >= 0.66
+
+
+def test_private_test_accuracy_reproduces_the_card(card, fresh):
+    for split in ("PublicTest", "PrivateTest"):
+        for way in ("plain", "flip_tta"):
+            for metric in ("accuracy", "macro_f1"):
+                assert fresh["metrics"][split][way][metric] == pytest.approx(
+                    card["metrics"][split][way][metric], abs=0.001), (split, way, metric)
+
+
+def test_card_details_reproduce(card, fresh):
+    assert fresh["private_test"]["confusion_matrix"] == card["private_test"]["confusion_matrix"]
+    assert fresh["private_test"]["valence_confusion_matrix"] == card["private_test"]["valence_confusion_matrix"]
+    assert fresh["private_test"]["calibration"]["ece"] == pytest.approx(card["private_test"]["calibration"]["ece"],
+                                                                         abs=1e-3)
+    for key in ("architecture", "parameters", "input", "emotions", "class_counts", "training"):
+        assert fresh[key] == card[key], key
+
+
+def test_card_is_internally_consistent(card):
+    matrix = np.array(card["private_test"]["confusion_matrix"])
+    counts = card["class_counts"]["PrivateTest"]
+    assert matrix.sum(axis=1).tolist() == list(counts.values())
+    accuracy = np.trace(matrix) / matrix.sum()
+    assert accuracy == pytest.approx(card["metrics"]["PrivateTest"]["flip_tta"]["accuracy"], abs=1e-6)
+    training = card["training"]
+    assert training["command"].startswith("python -m emodetect train")
+    assert training["cpu_hours"] > 0 and len(training["history"]) == training["epochs"]
+    assert 1 <= training["chosen_epoch"] <= training["epochs"]
