@@ -3,13 +3,16 @@
     from emodetect import EMOTIONS, EmotionClassifier
     probs = EmotionClassifier.load().predict(faces)   # N×7, EMOTIONS order
 
+    from emodetect import EmotionDetector
+    faces = EmotionDetector.load().detect(rgb_image)  # one result per face, largest first
+
 TensorFlow is imported on first use of a class that needs it, so
 `import emodetect` stays quick for code that only wants the labels.
 """
 
 from emodetect.labels import EMOTIONS, VALENCES
 
-__all__ = ["EMOTIONS", "VALENCES", "EmotionClassifier"]
+__all__ = ["EMOTIONS", "VALENCES", "EmotionClassifier", "EmotionDetector"]
 
 
 def __getattr__(name: str):
@@ -17,4 +20,8 @@ def __getattr__(name: str):
         from emodetect.classifier import EmotionClassifier
 
         return EmotionClassifier
+    if name == "EmotionDetector":
+        from emodetect.detector import EmotionDetector
+
+        return EmotionDetector
     raise AttributeError(f"module 'emodetect' has no attribute {name!r}")

@@ -30,6 +30,13 @@ def silenced_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
+# pylibsrtp (aiortc's SRTP, used by the webcam page) carries its own OpenSSL and exports its symbols.
+# Loaded after TensorFlow, its calls bind to TensorFlow's BoringSSL symbols of the same names and the
+# process dies with a segmentation fault in `srtp_init` (e.g. the Streamlit server, once the Image page
+# has loaded the model and someone then opens the Webcam page). Loaded first, it keeps its own.
+with contextlib.suppress(ImportError):
+    import pylibsrtp  # noqa: F401
+
 with silenced_stderr():
     import keras
     import tensorflow as tf

@@ -7,21 +7,29 @@ page (which reads the card alone) opens quickly.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from emodetect.data import Split, load_fer2013
+from emodetect.errors import InputError
 from emodetect.imageio import read_image
+from emodetect.limits import MAX_VIDEO_SECONDS
 from emodetect.paths import MODEL_CARD
 
 if TYPE_CHECKING:
     from emodetect.detector import EmotionDetector, FaceResult
+    from emodetect.video import Progress, VideoAnalysis
 
 
 def setup_page(title: str) -> None:
@@ -43,6 +51,14 @@ def detector() -> EmotionDetector:
     from emodetect.detector import EmotionDetector
 
     return EmotionDetector.load()
+
+
+@st.cache_resource(show_spinner="Loading the emotion model…")
+def video_detector() -> EmotionDetector:
+    """One detector set up for video frames (preset "video") per server process, like `detector()`."""
+    from emodetect.detector import EmotionDetector
+
+    return EmotionDetector.load(preset="video")
 
 
 @st.cache_resource(show_spinner="Loading the emotion model…")
@@ -122,3 +138,71 @@ def confident_mistakes(probs: np.ndarray, labels: np.ndarray, count: int) -> np.
     """Indices of the `count` wrongly classified faces with the highest top probability, most confident first."""
     wrong = np.flatnonzero(probs.argmax(axis=1) != labels)
     return wrong[np.argsort(-probs[wrong].max(axis=1), kind="stable")][:count]
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    """One analysed clip, all in memory: the video page keeps it in st.session_state and no file outlives the run."""
+
+    name: str
+    settings: str  # how it was analysed, in words
+    analysis: VideoAnalysis
+    csv: str  # the timeline, as `VideoAnalysis.to_csv` writes it
+    mp4: bytes  # the annotated clip, H.264 MP4
+
+
+def analyse_clip(name: str, data: bytes | None = None, path: Path | None = None, fps: float | None = None,
+                 smoothing_s: float = 0.5, progress: Progress | None = None) -> VideoResult:
+    """Analyse an uploaded clip (`data`) or a file on disk (`path`) with `video_detector()`.
+
+    The upload and the outputs live in a temporary folder removed on return, so
+    the server keeps nothing on disk. The header is probed first: a file that is
+    not a video, or a clip over MAX_VIDEO_SECONDS, raises `InputError` before any
+    frame is decoded.
+    """
+    from emodetect.video import analyze_video, probe
+
+    with tempfile.TemporaryDirectory(prefix="emodetect-video-") as tmp:
+        folder = Path(tmp)
+        if path is None:
+            if data is None:
+                raise ValueError("give the clip's bytes or its path")
+            file_name = Path(name).name  # errors name the file as the visitor knows it
+            path = folder / (file_name if file_name not in ("", ".", "..") else "clip")
+            path.write_bytes(data)
+        info = probe(path)
+        if info.duration_s > MAX_VIDEO_SECONDS:
+            raise InputError(f"{name} is {duration_text(info.duration_s)} long; clips up to "
+                             f"{duration_text(MAX_VIDEO_SECONDS)} can be analysed")
+        annotated = folder / "annotated.mp4"
+        analysis = analyze_video(path, video_detector(), fps=fps, smoothing_s=smoothing_s, annotated_path=annotated,
+                                 progress=progress, max_seconds=MAX_VIDEO_SECONDS)
+        analysis.to_csv(folder / "timeline.csv")
+        csv = (folder / "timeline.csv").read_text()
+        mp4 = annotated.read_bytes() if annotated.is_file() else b""
+    sampling = "every frame" if fps is None else f"{fps:g} frames per second"
+    smoothing = f"smoothing {smoothing_s:g} s" if smoothing_s > 0 else "no smoothing"
+    return VideoResult(name, f"{sampling}, {smoothing}", dataclasses.replace(analysis, annotated_path=None), csv, mp4)
+
+
+def duration_text(seconds: float) -> str:
+    """ "42 s", "3 min 05 s": durations as people read them, for progress and limit messages."""
+    seconds = max(0, round(seconds))
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def progress_text(done: int, total: int, elapsed: float) -> str:
+    """ "57 / 115 frames · about 4 s left", estimated from the pace so far."""
+    left = elapsed / done * max(0, total - done) if done else 0.0
+    return f"{done} / {total} frames · about {duration_text(left)} left"
+
+
+def face_tracks(timeline: pd.DataFrame) -> dict[int, pd.DataFrame]:
+    """Per face id, one row per analysed frame, empty (NaN) where that face is not seen.
+
+    Charts then show gaps while a face is away instead of drawing lines across them.
+    """
+    frames = timeline.drop_duplicates("frame")[["frame", "time_s"]]
+    faces = timeline.dropna(subset=["face_id"])
+    return {int(face_id): frames.merge(rows.drop(columns="time_s"), on="frame", how="left")
+            for face_id, rows in faces.groupby("face_id")}

@@ -136,3 +136,40 @@ def live_emotions(window: pd.DataFrame, window_s: float) -> go.Figure:
     fig.update_xaxes(title="seconds ago", range=[-window_s, 0])
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig
+
+
+def emotion_timeline(times: Sequence[float], probs: np.ndarray, title: str | None = None) -> go.Figure:
+    """The 7 emotion probabilities (N×7, rows of NaN where the face is not seen) over time, one line each.
+
+    NaN rows break the lines, so a face that leaves and comes back shows a gap, not a made-up slope.
+    """
+    probs = np.asarray(probs, dtype=float)
+    fig = go.Figure()
+    for i, emotion in enumerate(EMOTIONS):
+        fig.add_scatter(x=list(times), y=probs[:, i], name=emotion, mode="lines", line={"color": rgb(COLORS[emotion])},
+                        hovertemplate=f"{emotion}: %{{y:.0%}}<extra></extra>")
+    fig.update_layout(title={"text": title, "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 10}},
+                      height=360, margin={**_MARGIN, "t": 70}, hovermode="x unified",
+                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"})
+    fig.update_xaxes(title="time (s)", rangemode="tozero")
+    fig.update_yaxes(title="probability", range=[0, 1], tickformat=".0%")
+    return fig
+
+
+def dominant_strip(times: Sequence[float], labels: Mapping[str, Sequence[str | None]]) -> go.Figure:
+    """One coloured strip per face ("Face 1" → its top emotion at each time, None while unseen).
+
+    A glance shows which emotion held when; the colours are those of the timeline and the drawings.
+    """
+    names = list(labels)
+    z = [[EMOTIONS.index(e) if isinstance(e, str) else None for e in row] for row in labels.values()]
+    text = [[e if isinstance(e, str) else "" for e in row] for row in labels.values()]
+    bands = [(k / len(EMOTIONS), rgb(COLORS[e])) for i, e in enumerate(EMOTIONS) for k in (i, i + 1)]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(times), y=names, text=text, colorscale=bands, zmin=-0.5, zmax=len(EMOTIONS) - 0.5,
+        showscale=False, xgap=0, ygap=4, hovertemplate="%{y}, %{x:.1f} s: %{text}<extra></extra>",
+    ))
+    fig.update_layout(height=90 + 36 * len(names), margin={**_MARGIN, "t": 10, "b": 40})
+    fig.update_xaxes(title="time (s)", rangemode="tozero")
+    fig.update_yaxes(autorange="reversed")
+    return fig

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import queue
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -49,7 +50,7 @@ from emodetect.labels import EMOTIONS
 ICE_SERVERS_ENV = "EMODETECT_ICE_SERVERS"
 ICE_SERVERS_SECRET = "ice_servers"
 WINDOW_S = 30.0  # seconds of history on the live chart
-FPS_WINDOW_S = 3.0  # the FPS figure counts the frames processed in this many recent seconds
+FPS_WINDOW_S = 5.0  # the FPS figure counts the frames processed in this many recent seconds
 QUEUE_SIZE = 256  # records; the page drains ~15 per half second at 30 fps, so this fills only if it stops reading
 
 
@@ -94,10 +95,13 @@ class LiveStats:
         self.window_s = window_s
         self.fps_window_s = fps_window_s
         self._records: deque[LiveRecord] = deque()
+        self._first_time = 0.0  # when the first record since the last clear() was made
         self.frames = 0  # records seen since the last clear()
 
     def add(self, record: LiveRecord) -> None:
         """Keep `record`, forgetting those that have left the window."""
+        if not self.frames:
+            self._first_time = record.time
         self._records.append(record)
         self.frames += 1
         self._trim(record.time)
@@ -120,30 +124,40 @@ class LiveStats:
 
     @property
     def latest(self) -> LiveRecord | None:
+        """The newest record (what the page's numbers show), or None before the first frame."""
         return self._records[-1] if self._records else None
 
     def fps(self, now: float | None = None) -> float:
-        """Frames the callback finished per second over the last `fps_window_s` (0 with fewer than two)."""
-        end = self._end(now)
-        times = [r.time for r in self._records if r.time >= end - self.fps_window_s]
-        if len(times) < 2 or times[-1] <= times[0]:
+        """Frames the callback finished per second over the last `fps_window_s` (or since the first frame).
+
+        Counting frames over a fixed span, rather than timing the gaps between the latest ones,
+        still gives a figure at one frame every few seconds, and falls to 0 once frames stop coming.
+        """
+        if not self._records:
             return 0.0
-        return (len(times) - 1) / (times[-1] - times[0])
+        end = self._end(now)
+        span = min(self.fps_window_s, end - self._first_time)
+        if span <= 0:
+            return 0.0
+        return sum(1 for r in self._records if end - span < r.time <= end) / span
 
     def mean_ms(self, now: float | None = None) -> float:
         """Mean processing time per frame over the last `fps_window_s` (0 with no frames)."""
         end = self._end(now)
-        ms = [r.ms for r in self._records if r.time >= end - self.fps_window_s]
+        ms = [r.ms for r in self._records if end - self.fps_window_s < r.time <= end]
         return float(np.mean(ms)) if ms else 0.0
 
-    def window(self, now: float | None = None) -> pd.DataFrame:
+    def window(self, now: float | None = None, max_rows: int | None = None) -> pd.DataFrame:
         """One row per frame of the last `window_s` seconds before `now` (default: the latest record).
 
         Columns: `seconds` (≤ 0, relative to `now`), `faces`, `label` (largest face, "" without one)
         and the largest face's probability of each emotion (NaN without a face, so charts show a gap).
+        `max_rows` keeps every k-th frame (always the latest) so a chart redrawn twice a second stays light.
         """
         end = self._end(now)
         kept = [r for r in self._records if end - self.window_s <= r.time <= end]
+        if max_rows and len(kept) > max_rows:
+            kept = kept[::-math.ceil(len(kept) / max_rows)][::-1]
         probs = np.array([r.probs if r.probs is not None else [np.nan] * len(EMOTIONS) for r in kept],
                          dtype=float).reshape(len(kept), len(EMOTIONS))
         frame = pd.DataFrame({

@@ -31,7 +31,8 @@ def seed() -> keras.Model:
     return keras.Model(inputs, outputs, name="seed")
 
 
-def resnet(widths: tuple[int, ...] = (32, 64, 128, 256), blocks: int = 2, dropout: float = 0.3) -> keras.Model:
+def resnet(widths: tuple[int, ...] = (32, 64, 128, 256), blocks: int = 2, dropout: float = 0.3,
+           name: str = "resnet") -> keras.Model:
     """A ResNet-18-style net for 48×48 faces: a 3×3 stem at full resolution (no
     early downsampling, the faces are already small), then one stage per width
     of `blocks` basic residual blocks, halving the resolution between stages."""
@@ -43,7 +44,7 @@ def resnet(widths: tuple[int, ...] = (32, 64, 128, 256), blocks: int = 2, dropou
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(len(EMOTIONS), activation="softmax", dtype="float32")(x)
-    return keras.Model(inputs, outputs, name="resnet_" + "_".join(map(str, widths)))
+    return keras.Model(inputs, outputs, name=name)
 
 
 def _conv_bn_relu(x, filters: int, kernel: int, stride: int = 1):
@@ -67,7 +68,7 @@ def _basic_block(x, filters: int, stride: int):
 ARCHITECTURES: dict[str, Callable[[], keras.Model]] = {
     "seed": seed,
     "resnet": resnet,
-    "resnet_narrow": lambda: resnet(widths=(16, 32, 64, 128)),
+    "resnet_narrow": lambda: resnet(widths=(16, 32, 64, 128), name="resnet_narrow"),
 }
 DEFAULT_ARCH = "resnet_narrow"
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from emodetect import faces as face_detection
-from emodetect.detector import EmotionDetector
+from emodetect import EmotionDetector
 from emodetect.draw import annotate
 from emodetect.errors import InputError
 from emodetect.imageio import read_image

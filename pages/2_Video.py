@@ -1,0 +1,120 @@
+"""Video page: the emotions of each face in a clip, over time, with the annotated clip to watch and download."""
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from emodetect import app_support, charts
+from emodetect.errors import InputError
+from emodetect.labels import EMOTIONS
+from emodetect.limits import MAX_UPLOAD_MB, MAX_VIDEO_SECONDS
+from emodetect.samples import sample_videos
+from emodetect.video import SMOOTH_PREFIX
+
+VIDEO_TYPES = ["mp4", "mov", "avi", "mkv", "webm"]
+RESULT = "video_result"  # session-state key of the last successful analysis
+EVERY_FRAME, PER_SECOND = "Every frame", "Frames per second"
+
+app_support.setup_page("Video")
+st.title("Emotions in a video")
+st.write("Upload a short clip (or pick a sample) and press **Analyse**: every face is followed through the clip "
+         "and its emotions are charted over time.")
+
+samples = sample_videos()
+upload_col, sample_col = st.columns([2, 1]) if samples else (st.container(), None)
+upload = upload_col.file_uploader(f"Upload a clip (up to {app_support.duration_text(MAX_VIDEO_SECONDS)})",
+                                  type=VIDEO_TYPES, max_upload_size=MAX_UPLOAD_MB)
+sample = None
+if sample_col is not None:
+    sample = sample_col.selectbox("…or try a sample clip", list(samples), index=None,
+                                  placeholder="Choose a sample clip",
+                                  help="An uploaded clip is analysed instead while there is one.")
+
+sampling_col, fps_col, smoothing_col = st.columns(3)
+sampling = sampling_col.radio("Frames to analyse", [EVERY_FRAME, PER_SECOND], horizontal=True,
+                              help="Analysing a few frames per second finishes much sooner on long clips.")
+fps = fps_col.number_input(PER_SECOND, min_value=1, max_value=30, value=5, disabled=sampling == EVERY_FRAME)
+smoothing = smoothing_col.slider("Smoothing (seconds)", min_value=0.0, max_value=3.0, value=0.5, step=0.1,
+                                 help="Averages each face's emotions over about this much time, so single-frame "
+                                      "flickers do not dominate. 0 turns smoothing off.")
+
+if upload is not None:
+    name, data, path = upload.name, upload.getvalue(), None
+elif sample is not None:
+    name, data, path = samples[sample].name, None, samples[sample]
+else:
+    name = None
+start = st.button("Analyse", type="primary", disabled=name is None)
+if name is None and RESULT not in st.session_state:
+    st.info("Upload a clip or choose a sample clip, then press Analyse.")
+
+if start:
+    slot = st.empty()
+    bar = slot.progress(0.0, text="Opening the clip…")
+    last_shown = [0.0]
+
+    def show_progress(done: int, total: int, elapsed: float) -> None:
+        """Move the bar at most a few times a second: every update is a message to the browser."""
+        if done == total or time.monotonic() - last_shown[0] > 0.25:
+            last_shown[0] = time.monotonic()
+            bar.progress(min(1.0, done / total), text=app_support.progress_text(done, total, elapsed))
+
+    try:
+        st.session_state[RESULT] = app_support.analyse_clip(
+            name, data=data, path=path, fps=None if sampling == EVERY_FRAME else float(fps),
+            smoothing_s=float(smoothing), progress=show_progress)
+    except InputError as e:
+        st.error(str(e))
+    finally:
+        slot.empty()
+
+result: app_support.VideoResult | None = st.session_state.get(RESULT)
+if result is None:
+    st.stop()
+
+analysis, info = result.analysis, result.analysis.info
+st.subheader(f"Results: {result.name}")
+st.caption(f"{app_support.duration_text(info.duration_s)}, {info.width}×{info.height} at {info.fps:.3g} fps; "
+           f"{analysis.frames_analyzed} frames analysed ({result.settings}) in "
+           f"{app_support.duration_text(analysis.seconds)}.")
+
+tracks = app_support.face_tracks(analysis.timeline)
+if not tracks:
+    st.warning("No face was found in this clip. The detector looks for real, roughly frontal human faces; "
+               "faces seen from the side, very small or in the dark are often missed.")
+else:
+    face_ids = list(tracks)
+    face = face_ids[0]
+    if len(face_ids) > 1:
+        face = st.selectbox("Face", face_ids, format_func=lambda i: f"Face {i}",
+                            help="Faces are numbered in the order they first appear, as in the annotated clip.")
+    track = tracks[face]
+    st.plotly_chart(charts.emotion_timeline(track["time_s"], track[[SMOOTH_PREFIX + e for e in EMOTIONS]],
+                                            title=f"Face {face}: emotions over time"), key="timeline")
+    times = next(iter(tracks.values()))["time_s"]
+    st.plotly_chart(charts.dominant_strip(times, {f"Face {i}": t["smooth_label"] for i, t in tracks.items()}),
+                    key="dominant", config={"displayModeBar": False})
+    st.caption("Top: each emotion's probability (smoothed). Bottom: the most likely emotion of each face over "
+               "time; blank while the face is not seen.")
+
+    st.markdown("**Share of time per emotion**")
+    st.dataframe(analysis.summary(), hide_index=True, column_config={
+        "face_id": st.column_config.NumberColumn("Face", format="%d"),
+        "frames": st.column_config.NumberColumn("Frames", format="%d", help="Analysed frames showing this face."),
+        "first_s": st.column_config.NumberColumn("From (s)", format="%.1f"),
+        "last_s": st.column_config.NumberColumn("To (s)", format="%.1f"),
+        **{e: st.column_config.ProgressColumn(e, format="percent", min_value=0.0, max_value=1.0) for e in EMOTIONS},
+        "dominant": st.column_config.TextColumn("Most of the time"),
+    })
+
+video_col, download_col = st.columns([3, 1])
+if result.mp4:
+    video_col.video(result.mp4, format="video/mp4")
+stem = Path(result.name).stem
+download_col.download_button("Download timeline (CSV)", data=result.csv, file_name=f"{stem}_emotions.csv",
+                             mime="text/csv", on_click="ignore",
+                             help="One row per analysed frame and face: box, raw and smoothed probabilities.")
+if result.mp4:
+    download_col.download_button("Download annotated clip (MP4)", data=result.mp4,
+                                 file_name=f"{stem}_emotions.mp4", mime="video/mp4", on_click="ignore")

@@ -1,0 +1,66 @@
+"""Render the README's model section from models/model_card.json, so the README never drifts.
+
+    python tools/readme_card.py          # rewrite the block in README.md
+    python tools/readme_card.py --check  # exit 1 if README.md is out of date (a test runs this)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+START, END = "<!-- model-card:start -->", "<!-- model-card:end -->"
+
+
+def render(card: dict) -> str:
+    m = card["metrics"]
+    t = card["training"]
+    p = card["private_test"]
+    lines = [
+        f"Shipped model: `{card['model_file']}`, architecture `{card['architecture']}`, "
+        f"{card['parameters']:,} parameters, {card['model_bytes'] / 1e6:.1f} MB, input "
+        f"{card['input']['size'][0]}×{card['input']['size'][1]} {card['input']['color']}.",
+        "",
+        "| split | accuracy | accuracy, flip TTA (the app) | macro-F1 | macro-F1, flip TTA |",
+        "|---|---|---|---|---|",
+    ]
+    for split, r in m.items():
+        lines.append(f"| {split} | {r['plain']['accuracy']:.2%} | {r['flip_tta']['accuracy']:.2%} | "
+                     f"{r['plain']['macro_f1']:.3f} | {r['flip_tta']['macro_f1']:.3f} |")
+    lines += [
+        "",
+        f"PrivateTest 3-class valence accuracy {p['valence_accuracy']:.2%}; expected calibration error "
+        f"{p['calibration']['ece']:.3f}. Trained {t['epochs']} epochs (chosen: epoch {t['chosen_epoch']} by "
+        f"PublicTest accuracy) in {t['cpu_hours']:.2f} CPU hours ({t['wall_hours']:.2f} h wall) on 2 CPU cores:",
+        "",
+        f"    {t['command']}",
+    ]
+    for change in t.get("schedule_changes", []):
+        lines.append(f"    # resumed after epoch {change['at_epoch']} with: --resume --epochs {change['epochs_after']}")
+    return "\n".join(lines)
+
+
+def updated(readme: str, card: dict) -> str:
+    head, rest = readme.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{render(card)}\n{END}{tail}"
+
+
+def main() -> int:
+    card = json.loads((ROOT / "models" / "model_card.json").read_text())
+    readme_path = ROOT / "README.md"
+    readme = readme_path.read_text()
+    new = updated(readme, card)
+    if "--check" in sys.argv:
+        if new != readme:
+            print("README.md's model section is out of date: run python tools/readme_card.py", file=sys.stderr)
+            return 1
+        return 0
+    readme_path.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""Print a run's entry for models/runs.md from its state.json (numbers from the run, not typed in).
+
+    python tools/run_log.py runs/NAME [--private 0.671]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--private", help="PrivateTest accuracy of the exported model, from the model card")
+    args = parser.parse_args()
+    state = json.loads((args.run_dir / "state.json").read_text())
+    cfg = state["config"]
+    history = state["history"]
+    per_epoch_h = state["cpu_seconds"] / 3600 / max(1, len(history))
+    print(f"### {args.run_dir.name}\n")
+    print(f"- arch `{cfg['arch']}`, {cfg['epochs']} epochs, batch {cfg['batch_size']}, {cfg['optimizer']} "
+          f"lr {cfg['learning_rate']}, wd {cfg['weight_decay']}, label smoothing {cfg['label_smoothing']}, "
+          f"seed {cfg['seed']}, class weights {cfg['class_weights']}")
+    print(f"- augmentation: flip {cfg['flip']}, shift {cfg['shift']}, rotation {cfg['rotation_deg']}°, "
+          f"zoom {cfg['zoom']}, erasing p {cfg['erase_prob']}")
+    for change in state.get("schedule_changes", []):
+        print(f"- after epoch {change['at_epoch']}: length changed from {change['epochs_before']} to "
+              f"{change['epochs_after']} epochs (`--resume --epochs {change['epochs_after']}`)")
+    print(f"- {state['cpu_seconds'] / 3600:.2f} CPU hours, {state['wall_seconds'] / 3600:.2f} h wall; best PublicTest "
+          f"{state['best_public_accuracy']:.4f} at epoch {state['best_epoch']}"
+          + (f"; PrivateTest of that model {args.private}" if args.private else ""))
+    print("\n| epoch | CPU hours (approx.) | train acc | PublicTest acc | PublicTest loss |")
+    print("|---|---|---|---|---|")
+    for h in history:
+        print(f"| {h['epoch']} | {h['epoch'] * per_epoch_h:.2f} | {h['accuracy']:.4f} | {h['public_accuracy']:.4f} | "
+              f"{h['public_loss']:.4f} |")
+
+
+if __name__ == "__main__":
+    main()
