@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from emodetect import faces as face_detection
 from emodetect import EmotionDetector
+from emodetect import faces as face_detection
 from emodetect.draw import annotate
 from emodetect.errors import InputError
 from emodetect.imageio import read_image
