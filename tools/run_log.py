@@ -1,6 +1,9 @@
 """Print a run's entry for models/runs.md from its state.json (numbers from the run, not typed in).
 
-    python tools/run_log.py runs/NAME [--private 0.671]
+    python tools/run_log.py runs/NAME [--card models/model_card.json]
+
+With --card (the card `python -m emodetect evaluate` wrote for this run's exported
+model), the entry also gives that model's PrivateTest accuracy.
 """
 
 from __future__ import annotations
@@ -13,11 +16,16 @@ from pathlib import Path
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--private", help="PrivateTest accuracy of the exported model, from the model card")
+    parser.add_argument("--card", type=Path, help="model card of this run's exported model")
     args = parser.parse_args()
     state = json.loads((args.run_dir / "state.json").read_text())
     cfg = state["config"]
     history = state["history"]
+    private = ""
+    if args.card:
+        metrics = json.loads(args.card.read_text())["metrics"]["PrivateTest"]
+        private = (f"; PrivateTest of that model {metrics['plain']['accuracy']:.4f} "
+                   f"({metrics['flip_tta']['accuracy']:.4f} with flip TTA)")
     per_epoch_h = state["cpu_seconds"] / 3600 / max(1, len(history))
     print(f"### {args.run_dir.name}\n")
     print(f"- arch `{cfg['arch']}`, {cfg['epochs']} epochs, batch {cfg['batch_size']}, {cfg['optimizer']} "
@@ -30,7 +38,7 @@ def main() -> None:
               f"{change['epochs_after']} epochs (`--resume --epochs {change['epochs_after']}`)")
     print(f"- {state['cpu_seconds'] / 3600:.2f} CPU hours, {state['wall_seconds'] / 3600:.2f} h wall; best PublicTest "
           f"{state['best_public_accuracy']:.4f} at epoch {state['best_epoch']}"
-          + (f"; PrivateTest of that model {args.private}" if args.private else ""))
+          + private)
     print("\n| epoch | CPU hours (approx.) | train acc | PublicTest acc | PublicTest loss |")
     print("|---|---|---|---|---|")
     for h in history:
