@@ -2,8 +2,9 @@
 time, and write a timeline (CSV/JSON) and an annotated H.264 MP4.
 
 Memory stays constant in the clip's length: frames are decoded one at a time
-on a background thread into a short queue, and only one small row per face
-and frame is kept.
+on a background thread into a short queue, a few frames at once are analysed
+on worker threads (both cores busy: LiteRT and TensorFlow release the GIL),
+and only one small row per face and frame is kept.
 
     analysis = analyze_video("clip.mp4", EmotionDetector.load(preset="video"))
     analysis.timeline      # pandas DataFrame, one row per (frame, face)
@@ -17,7 +18,9 @@ import os
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -191,6 +194,27 @@ def _prefetch(frames: Iterator[Frame], depth: int = 4) -> Iterator[Frame]:
         thread.join(timeout=5)
 
 
+def _detect_ahead(frames: Iterator[Frame], detector: EmotionDetector, workers: int = 2,
+                  depth: int = 4) -> Iterator[tuple[Frame, list[FaceResult]]]:
+    """Run `detector.detect` on up to `depth` frames at once on `workers` threads; yield in frame order.
+
+    Tracking needs the frames in order, detection does not: overlapping it keeps both cores busy.
+    """
+    pending: deque[tuple[Frame, Future]] = deque()
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="video-detect")
+    try:
+        for frame in frames:
+            pending.append((frame, pool.submit(detector.detect, frame.image)))
+            if len(pending) >= depth:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 @dataclass
 class Track:
     id: int
@@ -345,8 +369,7 @@ def analyze_video(path: str | os.PathLike, detector: EmotionDetector, every: int
     start = time.perf_counter()
     analyzed = 0
     try:
-        for frame in _prefetch(iter_frames(path, every=every, fps=fps)):
-            results = detector.detect(frame.image)
+        for frame, results in _detect_ahead(_prefetch(iter_frames(path, every=every, fps=fps)), detector):
             tracked = tracker.update(frame.time_s, results)
             if not results:
                 rows.append((frame.index, frame.time_s) + (None,) * (len(TIMELINE_COLUMNS) - 2))
