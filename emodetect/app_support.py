@@ -22,9 +22,8 @@ import pandas as pd
 import streamlit as st
 
 from emodetect.data import Split, load_fer2013
-from emodetect.errors import InputError
 from emodetect.imageio import read_image
-from emodetect.limits import MAX_VIDEO_SECONDS
+from emodetect.limits import MAX_VIDEO_SECONDS, duration_text
 from emodetect.paths import MODEL_CARD
 
 if TYPE_CHECKING:
@@ -34,7 +33,28 @@ if TYPE_CHECKING:
 
 def setup_page(title: str) -> None:
     """The same tab title, icon and wide layout on every page (must be a page's first Streamlit call)."""
+    _keep_keras_session()
     st.set_page_config(page_title=f"{title} · emodetect", page_icon="🙂", layout="wide")
+
+
+def _keep_keras_session() -> None:
+    """Stop Streamlit from clearing the Keras session at the end of every script run.
+
+    Streamlit calls `keras.backend.clear_session()` after each run, fragment runs included (the
+    webcam panel's, twice a second per viewer): a full `gc.collect()`, about 0.5 s holding the GIL
+    with TensorFlow loaded, and TensorFlow's kernel cache, so the next classification, on any thread,
+    rebuilds its kernels (~20x slower). With two webcams open the server did little else and the
+    streams dropped. The models here are made once per process and shared by every session
+    (`st.cache_resource`), so there is nothing to clear. Idempotent; the app uses no matplotlib,
+    the other thing Streamlit's clean-up handles.
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    script_runner._clean_problem_modules = _keep_modules
+
+
+def _keep_modules() -> None:
+    """Stands in for Streamlit's per-run module clean-up (see `_keep_keras_session`)."""
 
 
 def model_card() -> dict:
@@ -105,6 +125,19 @@ def faces_found(count: int) -> str:
     return f"{count} face{'' if count == 1 else 's'} found"
 
 
+# The widest picture Streamlit shows. It shrinks wider ones itself, but a thin strip then comes out
+# 0 px high and st.image raises.
+DISPLAY_WIDTH = 1460
+
+
+def for_display(image: np.ndarray) -> np.ndarray:
+    """The picture at most DISPLAY_WIDTH wide and at least 1 px high, for st.image."""
+    h, w = image.shape[:2]
+    if w <= DISPLAY_WIDTH:
+        return image
+    return cv2.resize(image, (DISPLAY_WIDTH, max(1, round(h * DISPLAY_WIDTH / w))), interpolation=cv2.INTER_AREA)
+
+
 def to_png(image: np.ndarray) -> bytes:
     """An RGB uint8 image as PNG bytes, for download buttons."""
     ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
@@ -156,11 +189,10 @@ def analyse_clip(name: str, data: bytes | None = None, path: Path | None = None,
     """Analyse an uploaded clip (`data`) or a file on disk (`path`) with `video_detector()`.
 
     The upload and the outputs live in a temporary folder removed on return, so
-    the server keeps nothing on disk. The header is probed first: a file that is
-    not a video, or a clip over MAX_VIDEO_SECONDS, raises `InputError` before any
-    frame is decoded.
+    the server keeps nothing on disk. A file that is not a video, or a clip over
+    MAX_VIDEO_SECONDS, raises `InputError` before any frame is analysed.
     """
-    from emodetect.video import analyze_video, probe
+    from emodetect.video import analyze_video
 
     with tempfile.TemporaryDirectory(prefix="emodetect-video-") as tmp:
         folder = Path(tmp)
@@ -170,10 +202,6 @@ def analyse_clip(name: str, data: bytes | None = None, path: Path | None = None,
             file_name = Path(name).name  # errors name the file as the visitor knows it
             path = folder / (file_name if file_name not in ("", ".", "..") else "clip")
             path.write_bytes(data)
-        info = probe(path)
-        if info.duration_s > MAX_VIDEO_SECONDS:
-            raise InputError(f"{name} is {duration_text(info.duration_s)} long; clips up to "
-                             f"{duration_text(MAX_VIDEO_SECONDS)} can be analysed")
         annotated = folder / "annotated.mp4"
         analysis = analyze_video(path, video_detector(), fps=fps, smoothing_s=smoothing_s, annotated_path=annotated,
                                  progress=progress, max_seconds=MAX_VIDEO_SECONDS)
@@ -183,12 +211,6 @@ def analyse_clip(name: str, data: bytes | None = None, path: Path | None = None,
     sampling = "every frame" if fps is None else f"{fps:g} frames per second"
     smoothing = f"smoothing {smoothing_s:g} s" if smoothing_s > 0 else "no smoothing"
     return VideoResult(name, f"{sampling}, {smoothing}", dataclasses.replace(analysis, annotated_path=None), csv, mp4)
-
-
-def duration_text(seconds: float) -> str:
-    """ "42 s", "3 min 05 s": durations as people read them, for progress and limit messages."""
-    seconds = max(0, round(seconds))
-    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
 
 
 def progress_text(done: int, total: int, elapsed: float) -> str:

@@ -15,12 +15,13 @@ def _image(args: argparse.Namespace) -> int:
 
     import cv2
 
-    from emodetect.detector import EmotionDetector, results_document
+    from emodetect.detector import EmotionDetector, face_limit_note, results_document
     from emodetect.draw import annotate
     from emodetect.imageio import read_image
 
     image = read_image(args.path)  # fails before the model loads
-    results = EmotionDetector.load(args.model).detect(image)
+    detector = EmotionDetector.load(args.model)
+    results = detector.detect(image)
     if args.json:
         print(json.dumps(results_document(str(args.path), image, results), indent=2))
     elif not results:
@@ -28,10 +29,12 @@ def _image(args: argparse.Namespace) -> int:
     for i, r in enumerate(results if not args.json else []):
         x, y, w, h = r.box
         print(f"face {i + 1}: {r.label} {r.confidence:.0%} at x={x} y={y} w={w} h={h} (detector {r.score:.2f})")
+    if note := face_limit_note(len(results), detector.max_faces):
+        print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)  # the JSON on stdout stays valid
     if args.annotated:
         drawn = annotate(image, results)
         if not cv2.imwrite(str(args.annotated), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR)):
-            raise InputError(f"{args.annotated}: cannot write the annotated image there")
+            raise InputError(f"the annotated image cannot be written to {args.annotated}")
     return 0
 
 
@@ -45,7 +48,7 @@ def _progress_bar(done: int, total: int, elapsed: float) -> None:
 
 
 def _video(args: argparse.Namespace) -> int:
-    from emodetect.detector import EmotionDetector
+    from emodetect.detector import EmotionDetector, face_limit_note
     from emodetect.video import analyze_video, probe
 
     if args.every is not None and args.fps is not None:
@@ -63,6 +66,8 @@ def _video(args: argparse.Namespace) -> int:
     print(f"{analysis.frames_analyzed} frames analysed in {analysis.seconds:.1f} s ({speed:.1f}x real time)")
     if not analysis.face_ids:
         print("note: no face found in this clip; the timeline has one empty row per frame")
+    if note := face_limit_note(analysis.most_faces_in_a_frame, detector.max_faces):
+        print(f"note: {note}")
     for row in analysis.summary().itertuples():
         shares = ", ".join(f"{e} {getattr(row, e):.0%}" for e in EMOTIONS if getattr(row, e) >= 0.05)
         print(f"face {row.face_id}: {row.frames} frames, {row.first_s:.1f}-{row.last_s:.1f} s, "

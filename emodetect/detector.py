@@ -103,6 +103,13 @@ class EmotionDetector:
                 for f, p in zip(found, probs)]
 
 
+def face_limit_note(count: int, limit: int) -> str | None:
+    """What to tell the user when a picture or frame gave `limit` faces: any smaller ones were left out."""
+    if count < limit:
+        return None
+    return f"Only the {limit} largest faces are analysed in each picture or frame; smaller ones may be left out."
+
+
 def results_document(name: str, image: np.ndarray, results: list[FaceResult]) -> dict:
     """One picture's detections as a JSON-ready dict (boxes in the picture's pixels, largest face first)."""
     return {"image": name, "width": int(image.shape[1]), "height": int(image.shape[0]),

@@ -206,7 +206,7 @@ def weighted_nms(faces: list[Face], iou: float = 0.3, containment: float | None 
     return merged
 
 
-# How each use finds faces (measured on ../shared/data/media, see tests/test_faces.py):
+# How each use finds faces (measured on ../shared/data/media, see tests/test_detector.py):
 # - photo: the full-range model on the whole image and, when large, on tiles.
 # - video: full range on each frame; it finds small and side-by-side faces that
 #   short range misses (two people side by side: full 115/115 frames, short 20/115).

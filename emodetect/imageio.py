@@ -20,11 +20,16 @@ from emodetect.limits import MAX_IMAGE_PIXELS
 Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, with our own message
 
 
+# How the formats we read begin: a file that starts like one but fails to decode is damaged, not "not an image".
+_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM", b"II*\0", b"MM\0*")
+
+
 def read_image(source: str | os.PathLike | bytes, name: str | None = None) -> np.ndarray:
     """Decode an image file (path or bytes) to an upright RGB uint8 H×W×3 array.
 
-    Raises `InputError` with a one-line reason for anything that is not a
-    readable image within `MAX_IMAGE_PIXELS`.
+    Raises `InputError` with a one-sentence reason naming the file for anything
+    that is not a readable image within `MAX_IMAGE_PIXELS`; the size is checked
+    from the header, before any pixel is decoded.
     """
     if isinstance(source, bytes | bytearray):
         name = name or "upload"
@@ -35,29 +40,38 @@ def read_image(source: str | os.PathLike | bytes, name: str | None = None) -> np
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise InputError(f"{name}: no such file") from None
+            raise InputError(f"{name} does not exist") from None
         except IsADirectoryError:
-            raise InputError(f"{name}: is a folder, not an image") from None
+            raise InputError(f"{name} is a folder, not an image") from None
         except OSError as e:
-            raise InputError(f"{name}: cannot be read ({e.strerror})") from None
+            raise InputError(f"{name} cannot be read ({e.strerror})") from None
     if not data:
-        raise InputError(f"{name}: the file is empty")
+        raise InputError(f"{name} is empty (0 bytes)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             image = Image.open(io.BytesIO(data))
-            width, height = image.size
-            if width * height > MAX_IMAGE_PIXELS:
-                raise InputError(f"{name}: {width}×{height} is {width * height / 1e6:.0f} megapixels; "
-                                 f"the limit is {MAX_IMAGE_PIXELS / 1e6:.0f}")
+            _check_pixels(name, *image.size)
             image.load()
             image = ImageOps.exif_transpose(image)
             return to_rgb(image)
     except InputError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-        reason = "not an image file" if isinstance(e, UnidentifiedImageError) else "the image data is damaged"
-        raise InputError(f"{name}: {reason}") from None
+        if isinstance(e, UnidentifiedImageError) and not _looks_like_image(data):
+            raise InputError(f"{name} is not an image file") from None
+        raise InputError(f"{name} is damaged or incomplete, so it cannot be decoded") from None
+
+
+def _looks_like_image(data: bytes) -> bool:
+    return data.startswith(_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
+def _check_pixels(name: str, width: int, height: int) -> None:
+    """The decompression-bomb guard: refuse more than MAX_IMAGE_PIXELS, saying what the limit is."""
+    if width * height > MAX_IMAGE_PIXELS:
+        raise InputError(f"{name} is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); "
+                         f"pictures up to {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels can be analysed")
 
 
 def to_rgb(image: Image.Image) -> np.ndarray:
@@ -92,7 +106,5 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
         raise InputError(f"images must be H×W, H×W×3 or H×W×4, got shape {image.shape}")
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise InputError("the image is empty (0 pixels)")
-    if image.shape[0] * image.shape[1] > MAX_IMAGE_PIXELS:
-        raise InputError(f"the image has {image.shape[0] * image.shape[1] / 1e6:.0f} megapixels; "
-                         f"the limit is {MAX_IMAGE_PIXELS / 1e6:.0f}")
+    _check_pixels("the image", image.shape[1], image.shape[0])
     return np.ascontiguousarray(image)

@@ -1,7 +1,16 @@
-"""Every size limit in one place; the app, the CLI and the docs read them from here."""
+"""Every size limit in one place; the app, the CLI and the docs read them from here.
+
+Messages about a limit name it, so a refused visitor knows what would be accepted.
+"""
 
 MAX_UPLOAD_MB = 200  # Streamlit's server.maxUploadSize (set in .streamlit/config.toml to the same)
 MAX_IMAGE_PIXELS = 50_000_000  # larger images are refused before decoding (decompression-bomb guard)
 MAX_DETECT_SIDE = 4096  # larger images are scaled down for face detection; boxes are mapped back
 MAX_FACES = 50  # faces classified per image or frame (the largest ones)
 MAX_VIDEO_SECONDS = 600
+
+
+def duration_text(seconds: float) -> str:
+    """ "42 s", "3 min 05 s": durations as people read them, for limit messages and progress."""
+    seconds = max(0, round(seconds))
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"

@@ -32,7 +32,7 @@ import pandas as pd
 from emodetect.detector import EmotionDetector, FaceResult
 from emodetect.errors import InputError
 from emodetect.labels import EMOTIONS
-from emodetect.limits import MAX_VIDEO_SECONDS
+from emodetect.limits import MAX_VIDEO_SECONDS, duration_text
 
 SMOOTH_PREFIX = "smooth_"
 TIMELINE_COLUMNS = (["frame", "time_s", "face_id", "x", "y", "w", "h", "score", "label", *EMOTIONS,
@@ -70,23 +70,31 @@ def _open(path: str | os.PathLike) -> av.container.InputContainer:
     path = Path(path)
     name = path.name
     if not path.is_file():
-        raise InputError(f"{name}: no such file")
+        raise InputError(f"{name} does not exist")
     if path.stat().st_size == 0:
-        raise InputError(f"{name}: the file is empty")
+        raise InputError(f"{name} is empty (0 bytes)")
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, ValueError, UnicodeDecodeError):
-        raise InputError(f"{name}: not a video file, or the file is damaged") from None
+        raise InputError(f"{name} is not a video file, or it is damaged") from None
     if not container.streams.video:
         container.close()
-        raise InputError(f"{name}: the file has no video stream")
+        raise InputError(f"{name} has no video track; it holds only sound or other data")
     return container
 
 
 def probe(path: str | os.PathLike) -> VideoInfo:
-    """Read the header only: size, frame rate, frame count, duration, rotation."""
+    """Read the header (size, frame rate, frame count, duration) and the first frame, whose display
+    matrix says how the clip is turned. Raises `InputError` for a file with no frame to show."""
+    name = Path(path).name
     with _open(path) as container:
         stream = container.streams.video[0]
+        try:
+            first = next(container.decode(stream), None)
+        except av.error.FFmpegError:
+            raise InputError(f"{name} is damaged: its first frame cannot be decoded") from None
+        if first is None:
+            raise InputError(f"{name} has no frames that can be decoded")
         rate = float(stream.average_rate or stream.guessed_rate or 0) or 0.0
         duration = 0.0
         if stream.duration and stream.time_base:
@@ -96,17 +104,20 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         frames = stream.frames or (round(duration * rate) if rate and duration else 0)
         if not rate and frames and duration:
             rate = frames / duration
-        rotation = _rotation(stream)
-        width, height = stream.codec_context.width, stream.codec_context.height
+        rotation = _rotation(stream, first)
+        width, height = first.width, first.height
         if rotation in (90, 270):
             width, height = height, width
-        if not width or not height:
-            raise InputError(f"{Path(path).name}: the video stream has no picture size")
         return VideoInfo(width, height, rate, int(frames), duration, rotation, stream.codec_context.name)
 
 
-def _rotation(stream) -> int:
-    """Clockwise rotation (0/90/180/270) a player applies, from the display matrix or the rotate tag."""
+def _rotation(stream: av.video.stream.VideoStream, frame: av.VideoFrame) -> int:
+    """Clockwise rotation (0/90/180/270) a player applies, from the frame's display matrix or the rotate tag.
+
+    FFmpeg states the display matrix's angle counterclockwise: a phone held upright records -90.
+    """
+    if frame.rotation:
+        return round(-frame.rotation / 90) % 4 * 90
     tag = stream.metadata.get("rotate")
     if tag is not None:
         try:
@@ -126,7 +137,6 @@ def iter_frames(path: str | os.PathLike, every: int = 1, fps: float | None = Non
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        base_rotation = _rotation(stream)
         next_time = 0.0
         index = -1
         last_time = -math.inf
@@ -143,15 +153,15 @@ def iter_frames(path: str | os.PathLike, every: int = 1, fps: float | None = Non
                     next_time = max(next_time + 1.0 / fps, time_s)  # no bursts after a gap
                 elif index % every:
                     continue
-                rotation = (getattr(frame, "rotation", 0) or 0) % 360 or base_rotation
+                rotation = _rotation(stream, frame)
                 image = frame.to_ndarray(format="rgb24")
                 if rotation:
                     image = np.ascontiguousarray(np.rot90(image, k=-rotation // 90))
                 yield Frame(index, time_s, image)
         except av.error.FFmpegError:
-            raise InputError(f"{name}: the video data is damaged (decoding stopped after {index} frames)") from None
+            raise InputError(f"{name} is damaged: decoding stopped after {index + 1} frames") from None
         if index < 0:
-            raise InputError(f"{name}: the video has no frames that can be decoded")
+            raise InputError(f"{name} has no frames that can be decoded")
     finally:
         container.close()
 
@@ -302,6 +312,12 @@ class VideoAnalysis:
     def face_ids(self) -> list[int]:
         return sorted(int(i) for i in self.timeline["face_id"].dropna().unique())
 
+    @property
+    def most_faces_in_a_frame(self) -> int:
+        """The largest number of faces found in one analysed frame (to tell when the faces limit was hit)."""
+        counts = self.timeline.groupby("frame")["face_id"].count()
+        return int(counts.max()) if len(counts) else 0
+
     def summary(self) -> pd.DataFrame:
         """Per face: frames seen, seconds on screen, share of its frames per (smoothed) emotion, dominant."""
         faces = self.timeline.dropna(subset=["face_id"])
@@ -360,8 +376,8 @@ def analyze_video(path: str | os.PathLike, detector: EmotionDetector, every: int
 
     info = probe(path)
     if info.duration_s > max_seconds:
-        raise InputError(f"{Path(path).name}: the clip is {info.duration_s:.0f} s long; "
-                         f"the limit is {max_seconds:.0f} s")
+        raise InputError(f"{Path(path).name} is {duration_text(info.duration_s)} long; "
+                         f"clips up to {duration_text(max_seconds)} can be analysed")
     expected = _expected_frames(info, every, fps)
     tracker = Tracker(smoothing_s=smoothing_s)
     rows: list[tuple] = []

@@ -5,12 +5,14 @@ from pathlib import Path
 import streamlit as st
 
 from emodetect import app_support, charts
+from emodetect.detector import face_limit_note
 from emodetect.draw import annotate
 from emodetect.errors import InputError
 from emodetect.limits import MAX_UPLOAD_MB
 from emodetect.samples import sample_images
 
-IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
+IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
+LAST_READ = "image_last_read"  # session-state key: (bytes, name) of the last picture that could be read
 
 app_support.setup_page("Image")
 st.title("Emotions in a photo")
@@ -39,17 +41,25 @@ else:
 
 try:
     image, faces = app_support.detect_image(data, name)
+    st.session_state[LAST_READ] = data, name
 except InputError as e:
     st.error(str(e))
-    st.stop()
+    if LAST_READ not in st.session_state:
+        st.stop()
+    # The session's earlier picture stays on screen (from the cache), said to be the earlier one.
+    data, name = st.session_state[LAST_READ]
+    image, faces = app_support.detect_image(data, name)
+    st.caption(f"Below: {name}, the last picture that could be read.")
 
 ids = list(range(1, len(faces) + 1))
 annotated = annotate(image, faces, valence=valence, ids=ids)
 st.subheader(app_support.faces_found(len(faces)))
+if note := face_limit_note(len(faces), app_support.detector().max_faces):
+    st.warning(note)
 
 picture_col, faces_col = st.columns([3, 2], gap="large")
 with picture_col:
-    st.image(annotated, width="stretch")
+    st.image(app_support.for_display(annotated), width="stretch")
     stem = Path(name).stem
     download_png, download_json = st.columns(2)
     download_png.download_button("Download annotated PNG", data=lambda: app_support.to_png(annotated),

@@ -6,9 +6,10 @@ from pathlib import Path
 import streamlit as st
 
 from emodetect import app_support, charts
+from emodetect.detector import face_limit_note
 from emodetect.errors import InputError
 from emodetect.labels import EMOTIONS
-from emodetect.limits import MAX_UPLOAD_MB, MAX_VIDEO_SECONDS
+from emodetect.limits import MAX_UPLOAD_MB, MAX_VIDEO_SECONDS, duration_text
 from emodetect.samples import sample_videos
 from emodetect.video import SMOOTH_PREFIX
 
@@ -23,7 +24,7 @@ st.write("Upload a short clip (or pick a sample) and press **Analyse**: every fa
 
 samples = sample_videos()
 upload_col, sample_col = st.columns([2, 1]) if samples else (st.container(), None)
-upload = upload_col.file_uploader(f"Upload a clip (up to {app_support.duration_text(MAX_VIDEO_SECONDS)})",
+upload = upload_col.file_uploader(f"Upload a clip (up to {duration_text(MAX_VIDEO_SECONDS)})",
                                   type=VIDEO_TYPES, max_upload_size=MAX_UPLOAD_MB)
 sample = None
 if sample_col is not None:
@@ -75,10 +76,12 @@ if result is None:
 
 analysis, info = result.analysis, result.analysis.info
 st.subheader(f"Results: {result.name}")
-st.caption(f"{app_support.duration_text(info.duration_s)}, {info.width}×{info.height} at {info.fps:.3g} fps; "
+st.caption(f"{duration_text(info.duration_s)}, {info.width}×{info.height} at {info.fps:.3g} fps; "
            f"{analysis.frames_analyzed} frames analysed ({result.settings}) in "
-           f"{app_support.duration_text(analysis.seconds)}.")
+           f"{duration_text(analysis.seconds)}.")
 
+if note := face_limit_note(analysis.most_faces_in_a_frame, app_support.video_detector().max_faces):
+    st.warning(note)
 tracks = app_support.face_tracks(analysis.timeline)
 if not tracks:
     st.warning("No face was found in this clip. The detector looks for real, roughly frontal human faces; "

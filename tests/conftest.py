@@ -1,8 +1,10 @@
-"""Shared fixtures: the real data in ../shared/data, loaded once per test session."""
+"""Shared fixtures: the real data in ../shared/data, loaded once per test session, and the app in a browser
+(one server and one Chromium of each kind per session, for tests/test_browser.py and tests/test_concurrency.py)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from emodetect.paths import PROJECT_DIR, default_data_dir  # noqa: E402
+from tests import browser_support  # noqa: E402
 
 FER_DIR = default_data_dir()
 MEDIA_DIR = PROJECT_DIR.parent / "shared" / "data" / "media"
@@ -43,3 +46,48 @@ def classifier():
     from emodetect.classifier import EmotionClassifier
 
     return EmotionClassifier.load()
+
+
+@pytest.fixture(scope="session")
+def app_server() -> Iterator[browser_support.AppServer]:
+    """The app on a free loopback port for the whole session; its log is test-output/streamlit-server.log."""
+    with browser_support.app_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server) -> str:
+    return app_server.url
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright) -> Iterator:
+    browser = browser_support.launch_chromium(playwright)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def camera_browser(playwright, media_dir, tmp_path_factory) -> Iterator:
+    """A Chromium whose camera is a clip of talking_woman.mp4, with the permission prompt pre-approved."""
+    clip = browser_support.write_y4m(media_dir / "talking_woman.mp4",
+                                     tmp_path_factory.mktemp("camera") / "talking_woman.y4m")
+    browser = browser_support.launch_chromium(playwright, camera=clip)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator:
+    """A page in its own browser context, so its own Streamlit session."""
+    page = browser_support.new_page(browser)
+    yield page
+    page.context.close()

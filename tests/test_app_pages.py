@@ -119,7 +119,7 @@ def test_non_image_upload_is_one_error_and_the_page_still_works(media_dir):
     at = run(IMAGE_PAGE)
     at.file_uploader[0].upload("x.jpg", b"hello", "image/jpeg")
     rerun(at)
-    assert [e.value for e in at.error] == ["x.jpg: not an image file"]
+    assert [e.value for e in at.error] == ["x.jpg is not an image file"]
     assert not charts(at)
 
     at.file_uploader[0].clear()

@@ -178,4 +178,4 @@ def test_cli_refuses_non_images_with_one_line(tmp_path, content):
     path.write_bytes(content)
     result = _cli(path)
     assert result.returncode == 2
-    assert result.stderr.startswith("error: photo.jpg: ") and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: photo.jpg ") and result.stderr.count("\n") == 1

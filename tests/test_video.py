@@ -157,7 +157,7 @@ def test_cli_refuses_bad_files_with_one_line(media_dir, tmp_path, content):
     bad.write_bytes({"truncated": data[: len(data) // 2], "text": b"just some text\n" * 100, "empty": b""}[content])
     result = _cli(bad, "--csv", tmp_path / "t.csv")
     assert result.returncode == 2
-    assert result.stderr.startswith("error: bad.mp4: ") and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: bad.mp4 ") and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "t.csv").exists()
 

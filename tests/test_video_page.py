@@ -17,13 +17,14 @@ from streamlit.testing.v1 import app_test as app_test_module
 
 from emodetect import app_support, charts
 from emodetect.labels import EMOTIONS
+from emodetect.limits import duration_text
 from emodetect.paths import PROJECT_DIR
 from emodetect.samples import sample_videos
 from emodetect.video import probe
 
 VIDEO_PAGE = PROJECT_DIR / "pages" / "2_Video.py"
 PHONE = "Phone at night (5 s, 1 face)"  # phone_at_night.mp4: 115 frames, 4.6 s, one face throughout
-NOT_A_VIDEO = "x.mp4: not a video file, or the file is damaged"
+NOT_A_VIDEO = "x.mp4 is not a video file, or it is damaged"
 
 
 def run(at: AppTest | None = None) -> AppTest:
@@ -153,9 +154,9 @@ def test_a_clip_over_the_limit_is_refused_before_any_work(media_dir, monkeypatch
     monkeypatch.setattr(app_support, "MAX_VIDEO_SECONDS", 2)
 
     def must_not_run(*args, **kwargs):
-        raise AssertionError("the clip was analysed")
+        raise AssertionError("a frame was decoded")
 
-    monkeypatch.setattr("emodetect.video.analyze_video", must_not_run)
+    monkeypatch.setattr("emodetect.video.iter_frames", must_not_run)
     at = run()
     at.selectbox[0].set_value(PHONE)
     analyse(at)
@@ -166,7 +167,7 @@ def test_a_clip_over_the_limit_is_refused_before_any_work(media_dir, monkeypatch
 def test_progress_and_duration_texts():
     assert app_support.progress_text(50, 100, 10.0) == "50 / 100 frames · about 10 s left"
     assert app_support.progress_text(0, 100, 0.0) == "0 / 100 frames · about 0 s left"
-    assert app_support.duration_text(185.4) == "3 min 05 s"
+    assert duration_text(185.4) == "3 min 05 s"
 
 
 def test_face_tracks_leave_gaps_where_a_face_is_away():

@@ -2,9 +2,10 @@
 
 aioice leaves out 127.0.0.1 when it lists the machine's addresses, so on a machine whose
 only interface is `lo` (a CI container) the server has no candidate at all and WebRTC
-with a browser on the same machine never connects. tests/test_browser.py puts this
-folder on PYTHONPATH for the Streamlit server it starts, and for nothing else: Python
-imports `sitecustomize` at start-up, before the app. The app itself never loads this.
+with a browser on the same machine never connects. tests/browser_support.py puts this
+folder on PYTHONPATH for the Streamlit servers it starts (the browser tests' and
+benchmarks/webcam_soak.py's), and for nothing else: Python imports `sitecustomize` at
+start-up, before the app. The app itself never loads this.
 """
 
 from __future__ import annotations
