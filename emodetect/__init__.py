@@ -6,8 +6,8 @@
     from emodetect import EmotionDetector
     faces = EmotionDetector.load().detect(rgb_image)  # one result per face, largest first
 
-TensorFlow is imported on first use of a class that needs it, so
-`import emodetect` stays quick for code that only wants the labels.
+The model runs on LiteRT: finding and classifying faces never imports
+TensorFlow (only training, export and evaluation do).
 """
 
 from emodetect.labels import EMOTIONS, VALENCES

@@ -1,8 +1,8 @@
 """What the Streamlit pages share: page set-up, the cached model, the model card and cached results.
 
 Pages only arrange widgets; everything they cache or compute lives here, once.
-TensorFlow is imported only when a page first asks for the model, so the home
-page (which reads the card alone) opens quickly.
+The model is loaded only when a page first asks for it, so the home page (which
+reads the card alone) opens quickly; serving the app never imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -33,34 +33,13 @@ if TYPE_CHECKING:
 
 def setup_page(title: str) -> None:
     """The same tab title, icon and wide layout on every page (must be a page's first Streamlit call)."""
-    _keep_keras_session()
     st.set_page_config(page_title=f"{title} · emodetect", page_icon="🙂", layout="wide")
-
-
-def _keep_keras_session() -> None:
-    """Stop Streamlit from clearing the Keras session at the end of every script run.
-
-    Streamlit calls `keras.backend.clear_session()` after each run, fragment runs included (the
-    webcam panel's, twice a second per viewer): a full `gc.collect()`, about 0.5 s holding the GIL
-    with TensorFlow loaded, and TensorFlow's kernel cache, so the next classification, on any thread,
-    rebuilds its kernels (~20x slower). With two webcams open the server did little else and the
-    streams dropped. The models here are made once per process and shared by every session
-    (`st.cache_resource`), so there is nothing to clear. Idempotent; the app uses no matplotlib,
-    the other thing Streamlit's clean-up handles.
-    """
-    from streamlit.runtime.scriptrunner import script_runner
-
-    script_runner._clean_problem_modules = _keep_modules
-
-
-def _keep_modules() -> None:
-    """Stands in for Streamlit's per-run module clean-up (see `_keep_keras_session`)."""
 
 
 def model_card() -> dict:
     """The shipped model card (`models/model_card.json`), the only source of numbers about the model.
 
-    Read with `json` alone: `evaluate.load_model_card` would import TensorFlow.
+    Read with `json` alone: `evaluate.load_model_card` would import scikit-learn.
     """
     return json.loads(MODEL_CARD.read_text())
 

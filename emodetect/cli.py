@@ -76,12 +76,13 @@ def _video(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from emodetect.models import DEFAULT_EPOCHS
     from emodetect.train import TrainConfig, train
 
     if args.resume:
         train(TrainConfig(data=args.data), args.run_dir, resume=True, new_epochs=args.epochs)
         return 0
-    cfg = TrainConfig(data=str(args.data), arch=args.arch, epochs=args.epochs or TrainConfig.epochs,
+    cfg = TrainConfig(data=str(args.data), arch=args.arch, epochs=args.epochs or DEFAULT_EPOCHS,
                       batch_size=args.batch_size, optimizer=args.optimizer, learning_rate=args.lr,
                       class_weights=args.class_weights, seed=args.seed, limit=args.limit, command=sys.argv[1:])
     train(cfg, args.run_dir)
@@ -109,10 +110,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from emodetect.models import ARCHITECTURES, DEFAULT_ARCH
-    from emodetect.paths import DEFAULT_MODEL, MODEL_CARD, default_data_dir
-    from emodetect.train import TrainConfig
-
+    from emodetect.models import ARCHITECTURES, DEFAULT_ARCH, DEFAULT_EPOCHS
+    from emodetect.paths import KERAS_MODEL, LITE_MODEL, MODEL_CARD, default_data_dir
     parser = argparse.ArgumentParser(prog="python -m emodetect", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -120,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("path", help="an image file (jpg, png, webp, bmp, ...)")
     i.add_argument("--json", action="store_true", help="print JSON (box, keypoints, score, label, probs)")
     i.add_argument("--annotated", metavar="OUT.png", help="save the image with boxes, labels and bars")
-    i.add_argument("--model", default=str(DEFAULT_MODEL))
+    i.add_argument("--model", default=str(LITE_MODEL), help="a .tflite or .keras model (default: the shipped one)")
     i.set_defaults(run=_image)
 
     v = commands.add_parser("video", help="analyse a clip: tracked faces, emotion timeline, annotated MP4")
@@ -131,14 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--every", type=int, help="analyse every N-th frame")
     v.add_argument("--fps", type=float, help="analyse about F frames per second")
     v.add_argument("--smoothing", type=float, default=0.5, help="smoothing time constant in seconds (0: off)")
-    v.add_argument("--model", default=str(DEFAULT_MODEL))
+    v.add_argument("--model", default=str(LITE_MODEL), help="a .tflite or .keras model (default: the shipped one)")
     v.set_defaults(run=_video)
 
     t = commands.add_parser("train", help="train a model on FER-2013 (resumable)")
     t.add_argument("--data", default=str(default_data_dir()), help="FER-2013 folder or fer2013.csv")
     t.add_argument("--run-dir", required=True, help="folder for checkpoints, history and state")
     t.add_argument("--arch", default=DEFAULT_ARCH, choices=sorted(ARCHITECTURES))
-    t.add_argument("--epochs", type=int, help=f"epochs in all (default {TrainConfig.epochs})")
+    t.add_argument("--epochs", type=int, help=f"epochs in all (default {DEFAULT_EPOCHS})")
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--optimizer", default="adamw", choices=["adamw", "adam", "sgd"])
     t.add_argument("--lr", type=float, default=2e-3)
@@ -151,11 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     x = commands.add_parser("export", help="ship a run's best model to models/ (with its training record)")
     x.add_argument("--run-dir", required=True)
-    x.add_argument("--model", default=str(DEFAULT_MODEL))
+    x.add_argument("--model", default=str(KERAS_MODEL), help="where to write the .keras (the .tflite goes beside it)")
     x.set_defaults(run=_export)
 
     e = commands.add_parser("evaluate", help="evaluate a model on FER-2013 and write its model card")
-    e.add_argument("--model", default=str(DEFAULT_MODEL))
+    e.add_argument("--model", default=str(KERAS_MODEL), help="a .keras model with its exported .tflite beside it")
     e.add_argument("--data", default=str(default_data_dir()), help="FER-2013 folder or fer2013.csv")
     e.add_argument("--card", default=str(MODEL_CARD), help="where to write the model card JSON")
     e.set_defaults(run=_evaluate)

@@ -17,7 +17,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 from emodetect.classifier import FLIP_TTA, EmotionClassifier
 from emodetect.data import SPLITS, Split, load_fer2013
 from emodetect.labels import EMOTIONS, VALENCES, to_valence, valence_labels
-from emodetect.paths import DEFAULT_MODEL, MODEL_CARD, default_data_dir
+from emodetect.paths import KERAS_MODEL, MODEL_CARD, default_data_dir
 from emodetect.preprocess import INPUT_SIZE
 
 ECE_BINS = 15
@@ -89,11 +89,18 @@ def evaluate_splits(clf: EmotionClassifier, splits: dict[str, Split]) -> dict:
     return results
 
 
-def build_model_card(model_path: str | os.PathLike = DEFAULT_MODEL, data: str | os.PathLike | None = None,
+def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os.PathLike | None = None,
                      training: dict | None = None) -> dict:
-    """The model card as a dict: what the model is, how it was trained, how well it does."""
+    """The model card as a dict: what the model is, how it was trained, how well it does.
+
+    `model_path` is the trained `.keras` file; every score is measured on the `.tflite` beside it,
+    the converted model that the app and the CLI run."""
+    from emodetect._tensorflow import keras
+
     model_path = Path(model_path)
-    clf = EmotionClassifier.load(model_path)
+    lite_path = model_path.with_suffix(".tflite")
+    model = keras.models.load_model(model_path, compile=False, safe_mode=True)
+    clf = EmotionClassifier.load(lite_path)
     splits = load_fer2013(data or default_data_dir())
     test_splits = {s: splits[s] for s in SPLITS[1:] if s in splits}
     private = splits["PrivateTest"]
@@ -105,8 +112,10 @@ def build_model_card(model_path: str | os.PathLike = DEFAULT_MODEL, data: str | 
     card = {
         "model_file": model_path.name,
         "model_bytes": model_path.stat().st_size,
-        "architecture": clf.model.name,
-        "parameters": int(clf.model.count_params()),
+        "architecture": model.name,
+        "parameters": int(model.count_params()),
+        "runtime": {"file": lite_path.name, "bytes": lite_path.stat().st_size, "engine": "LiteRT",
+                    "quantization": "dynamic range: int8 weights, float32 activations"},
         "input": {"size": [INPUT_SIZE, INPUT_SIZE, 1], "color": "gray", "range": [0.0, 1.0]},
         "emotions": list(EMOTIONS),
         "valences": list(VALENCES),

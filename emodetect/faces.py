@@ -14,7 +14,6 @@ all tiles are merged.
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import distribution
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from emodetect.litert import LiteModel
 
 # Keypoint order of the BlazeFace models (the subject's right eye is on the image's left).
 KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")
@@ -85,21 +86,8 @@ def _anchors(name: str) -> np.ndarray:
     return np.concatenate(centres)
 
 
-def _make_interpreter(path: Path):
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:  # pragma: no cover - depends on the platform's wheels
-        from tensorflow.lite.python.interpreter import Interpreter
-    from emodetect._tensorflow import silenced_stderr
-
-    with silenced_stderr():  # LiteRT announces its XNNPACK delegate on stderr
-        interpreter = Interpreter(model_path=str(path), num_threads=1)
-        interpreter.allocate_tensors()
-    return interpreter
-
-
 class BlazeFace:
-    """One BlazeFace model. Safe to share across threads: each thread gets its own interpreter."""
+    """One BlazeFace model. Safe to share across threads (see `litert.LiteModel`)."""
 
     def __init__(self, model: str = "full", min_score: float = 0.5, nms_iou: float = 0.3):
         if model not in MODELS:
@@ -108,42 +96,24 @@ class BlazeFace:
         self.spec = MODELS[model]
         self.min_score = min_score
         self.nms_iou = nms_iou
-        self._path = model_path(model)
-        self._local = threading.local()
-        self._interpreter()  # fail now, not on the first frame, if the model cannot load
-
-    def _interpreter(self):
-        interpreter = getattr(self._local, "interpreter", None)
-        if interpreter is None:
-            interpreter = self._local.interpreter = _make_interpreter(self._path)
-            inp = interpreter.get_input_details()[0]
-            outs = interpreter.get_output_details()
-            regressors = next(o for o in outs if o["shape"][-1] == 16)
-            scores = next(o for o in outs if o["shape"][-1] == 1)
-            self._local.indices = (inp["index"], regressors["index"], scores["index"])
-        return interpreter
+        self._net = LiteModel(model_path(model))  # fails now, not on the first frame, if the model cannot load
+        self._regressors = next(i for i, shape in enumerate(self._net.output_shapes) if shape[-1] == 16)
+        self._scores = next(i for i, shape in enumerate(self._net.output_shapes) if shape[-1] == 1)
 
     def _raw(self, square: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Run on one RGB uint8 image already sized input×input; returns (N×16 regressors, N scores)."""
-        interpreter = self._interpreter()
-        inp, reg, cls = self._local.indices
-        interpreter.set_tensor(inp, (square.astype(np.float32) * (2.0 / 255.0) - 1.0)[np.newaxis])
-        interpreter.invoke()
-        return interpreter.get_tensor(reg)[0], interpreter.get_tensor(cls)[0, :, 0]
+        outputs = self._net((square.astype(np.float32) * (2.0 / 255.0) - 1.0)[np.newaxis])
+        return outputs[self._regressors][0], outputs[self._scores][0, :, 0]
 
     def detect_region(self, image: np.ndarray, x0: int = 0, y0: int = 0, side: int | None = None) -> list[Face]:
         """Detect faces in the square region (x0, y0, side) of an RGB image, letterboxed to the
         model's input (parts outside the image are black). Boxes are in image pixels."""
-        h, w = image.shape[:2]
-        side = side or max(h, w)
+        side = side or max(image.shape[:2])
         size = self.spec.input_size
         scale = size / side
-        region = image[y0:y0 + side, x0:x0 + side]
-        rh, rw = region.shape[:2]
-        out_w, out_h = max(1, round(rw * scale)), max(1, round(rh * scale))
+        region = _scaled(image[y0:y0 + side, x0:x0 + side], scale)[:size, :size]
         square = np.zeros((size, size, 3), np.uint8)
-        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        square[:out_h, :out_w] = cv2.resize(region, (out_w, out_h), interpolation=interp)
+        square[:region.shape[0], :region.shape[1]] = region
         raw, logits = self._raw(square)
         keep = logits > math.log(self.min_score / (1 - self.min_score))
         if not keep.any():
@@ -164,6 +134,20 @@ class BlazeFace:
             bx, by = c[0] * to_px - bw / 2 + x0, c[1] * to_px - bh / 2 + y0
             faces.append(Face((float(bx), float(by), float(bw), float(bh)), k * to_px + (x0, y0), float(score)))
         return weighted_nms(faces, self.nms_iou)
+
+
+def _scaled(image: np.ndarray, scale: float) -> np.ndarray:
+    """`image` resized by `scale`; when shrinking, like INTER_AREA at a fraction of its cost: OpenCV's
+    fast path for whole-number factors first (the few last rows and columns that do not fill a block
+    are dropped, as if outside the image), then bilinear. INTER_AREA at any other factor takes ~0.8 ms
+    per 596×336 video frame here, a fifth of detection."""
+    factor = min(int(1 / scale), *image.shape[:2]) if scale < 1 else 1
+    if factor >= 2:
+        h, w = image.shape[0] // factor * factor, image.shape[1] // factor * factor
+        image = cv2.resize(image[:h, :w], (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+        scale *= factor
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
 
 
 def _iou(a: tuple, boxes: np.ndarray) -> np.ndarray:

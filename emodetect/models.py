@@ -1,20 +1,27 @@
 """CNN architectures by name. `build(name)` returns an uncompiled Keras model
-taking float32 N×48×48×1 in [0, 1] and returning N×7 softmax probabilities."""
+taking float32 N×48×48×1 in [0, 1] and returning N×7 softmax probabilities.
+
+Keras is imported by the builders, not here, so the command line can list the
+architectures without loading TensorFlow.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from emodetect._tensorflow import keras
 from emodetect.labels import EMOTIONS
 from emodetect.preprocess import INPUT_SIZE
 
-layers = keras.layers
+if TYPE_CHECKING:
+    from emodetect._tensorflow import keras
+
 INPUT_SHAPE = (INPUT_SIZE, INPUT_SIZE, 1)
 
 
 def seed() -> keras.Model:
     """The reference CNN of the founding report, layer for layer (../shared/seed_cnn.md)."""
+    keras, layers = _keras()
     inputs = keras.Input(INPUT_SHAPE)
     x = layers.Conv2D(32, 3, padding="same", activation="relu")(inputs)
     for filters, kernel in [(64, 3), (128, 5)] + [(512, 3)] * 5:
@@ -36,6 +43,7 @@ def resnet(widths: tuple[int, ...] = (32, 64, 128, 256), blocks: int = 2, dropou
     """A ResNet-18-style net for 48×48 faces: a 3×3 stem at full resolution (no
     early downsampling, the faces are already small), then one stage per width
     of `blocks` basic residual blocks, halving the resolution between stages."""
+    keras, layers = _keras()
     inputs = keras.Input(INPUT_SHAPE)
     x = _conv_bn_relu(inputs, widths[0], 3)
     for stage, width in enumerate(widths):
@@ -47,7 +55,14 @@ def resnet(widths: tuple[int, ...] = (32, 64, 128, 256), blocks: int = 2, dropou
     return keras.Model(inputs, outputs, name=name)
 
 
+def _keras():
+    from emodetect._tensorflow import keras
+
+    return keras, keras.layers
+
+
 def _conv_bn_relu(x, filters: int, kernel: int, stride: int = 1):
+    _, layers = _keras()
     x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False,
                       kernel_initializer="he_normal")(x)
     x = layers.BatchNormalization()(x)
@@ -55,6 +70,7 @@ def _conv_bn_relu(x, filters: int, kernel: int, stride: int = 1):
 
 
 def _basic_block(x, filters: int, stride: int):
+    _, layers = _keras()
     shortcut = x
     y = _conv_bn_relu(x, filters, 3, stride)
     y = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal")(y)
@@ -71,6 +87,7 @@ ARCHITECTURES: dict[str, Callable[[], keras.Model]] = {
     "resnet_narrow": lambda: resnet(widths=(16, 32, 64, 128), name="resnet_narrow"),
 }
 DEFAULT_ARCH = "resnet_narrow"
+DEFAULT_EPOCHS = 50
 
 
 def build(name: str = DEFAULT_ARCH) -> keras.Model:

@@ -1,4 +1,4 @@
-"""Where things live: the shipped model, its card, and the default FER-2013 location."""
+"""Where things live: the shipped model (Keras and LiteRT), its card, and the default FER-2013 location."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MODELS_DIR = PROJECT_DIR / "models"
-DEFAULT_MODEL = MODELS_DIR / "emodetect.keras"
+# The trained Keras model (training, export and evaluation read it) and what inference runs: the same
+# model converted to LiteRT with int8 weights by `python -m emodetect export` (see classifier.keras_to_lite).
+KERAS_MODEL = MODELS_DIR / "emodetect.keras"
+LITE_MODEL = KERAS_MODEL.with_suffix(".tflite")
 MODEL_CARD = MODELS_DIR / "model_card.json"
 
 

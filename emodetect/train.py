@@ -38,7 +38,7 @@ class TrainConfig:
 
     data: str
     arch: str = models.DEFAULT_ARCH
-    epochs: int = 50
+    epochs: int = models.DEFAULT_EPOCHS
     batch_size: int = 64
     optimizer: str = "adamw"
     learning_rate: float = 2e-3
@@ -189,10 +189,14 @@ def _atomic_save(model: keras.Model, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _atomic_write_json(data: dict, path: Path) -> None:
+def _atomic_write(data: bytes, path: Path) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
+    tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def _atomic_write_json(data: dict, path: Path) -> None:
+    _atomic_write(json.dumps(data, indent=2).encode(), path)
 
 
 def load_state(run_dir: Path) -> dict:
@@ -273,8 +277,10 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
 
 
 def export_run(run_dir: str | os.PathLike, model_path: str | os.PathLike) -> Path:
-    """Ship a run: its best-on-PublicTest model without optimizer state, and its
-    training record (`training.json`, next to the model) for the model card."""
+    """Ship a run: its best-on-PublicTest model without optimizer state, the same model as the
+    `.tflite` that inference runs (beside it), and its training record (`training.json`) for the card."""
+    from emodetect.classifier import keras_to_lite
+
     run_dir, model_path = Path(run_dir), Path(model_path)
     state = load_state(run_dir)
     best = keras.models.load_model(run_dir / "best.keras")
@@ -282,6 +288,7 @@ def export_run(run_dir: str | os.PathLike, model_path: str | os.PathLike) -> Pat
     shipped.set_weights(best.get_weights())
     model_path.parent.mkdir(parents=True, exist_ok=True)
     _atomic_save(shipped, model_path)
+    _atomic_write(keras_to_lite(model_path), model_path.with_suffix(".tflite"))
     command = "python -m emodetect train " + " ".join(state["config"]["command"][1:])
     _atomic_write_json({**state, "command": command}, model_path.with_name("training.json"))
     return model_path

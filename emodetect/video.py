@@ -3,7 +3,7 @@ time, and write a timeline (CSV/JSON) and an annotated H.264 MP4.
 
 Memory stays constant in the clip's length: frames are decoded one at a time
 on a background thread into a short queue, a few frames at once are analysed
-on worker threads (both cores busy: LiteRT and TensorFlow release the GIL),
+on worker threads (both cores busy: LiteRT and OpenCV release the GIL),
 and only one small row per face and frame is kept.
 
     analysis = analyze_video("clip.mp4", EmotionDetector.load(preset="video"))

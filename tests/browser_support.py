@@ -37,7 +37,7 @@ SHIM = Path(__file__).parent / "browser_shim"  # adds 127.0.0.1 to aioice's ICE 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1400, "height": 900}
-LOAD_S = float(os.environ.get("EMODETECT_BROWSER_TIMEOUT_S", 240))  # first loads import TensorFlow; CI can be slow
+LOAD_S = float(os.environ.get("EMODETECT_BROWSER_TIMEOUT_S", 240))  # CI can be slow
 TIMEOUT_MS = LOAD_S * 1000
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 

@@ -39,12 +39,18 @@ def test_predictions_beat_chance_by_far_on_real_faces(classifier, faces):
     assert (classifier.predict(images).argmax(axis=1) == labels).mean() > 0.4
 
 
-def test_empty_batch_and_explicit_path(faces):
-    from emodetect.paths import DEFAULT_MODEL
+def test_empty_batch(classifier):
+    _check(classifier.predict(np.zeros((0, 48, 48), np.uint8)), 0)
+    _check(classifier.predict([]), 0)
 
-    clf = EmotionClassifier.load(DEFAULT_MODEL, flip_tta=False)
-    _check(clf.predict(np.zeros((0, 48, 48), np.uint8)), 0)
-    _check(clf.predict([]), 0)
+
+def test_a_keras_file_classifies_as_the_shipped_lite_model(classifier, faces):
+    """`load(path)` of a trained `.keras` converts it as `export` did for the shipped `.tflite`."""
+    from emodetect.paths import KERAS_MODEL
+
+    images, _ = faces
+    np.testing.assert_allclose(EmotionClassifier.load(KERAS_MODEL).predict(images), classifier.predict(images),
+                               atol=1e-6)
 
 
 def test_missing_model_file_is_named(tmp_path):

@@ -126,7 +126,7 @@ def test_cli(case, made, capsys, tmp_path):
 
 
 def test_cli_subprocess_refuses_with_one_line_and_no_traceback(made, tmp_path):
-    """The real `python -m emodetect`, both commands at once (each process imports TensorFlow)."""
+    """The real `python -m emodetect`, both commands at once."""
     runs = {name: subprocess.Popen([sys.executable, "-m", "emodetect", command, str(made[name]), *extra],
                                    cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for name, command, extra in [("bomb.png", "image", []),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from emodetect.classifier import keras_to_lite
 from emodetect.evaluate import build_model_card, load_model_card
-from emodetect.paths import DEFAULT_MODEL
+from emodetect.paths import KERAS_MODEL, LITE_MODEL
 
 
 @pytest.fixture(scope="module")
@@ -16,13 +17,19 @@ def card():
 
 @pytest.fixture(scope="module")
 def fresh(fer_dir):
-    return build_model_card(DEFAULT_MODEL, fer_dir)
+    return build_model_card(KERAS_MODEL, fer_dir)
 
 
 def test_shipped_model_is_small_and_accurate(card):
-    assert DEFAULT_MODEL.stat().st_size <= 25 * 1024 * 1024
-    assert card["model_bytes"] == DEFAULT_MODEL.stat().st_size
+    assert KERAS_MODEL.stat().st_size + LITE_MODEL.stat().st_size <= 25 * 1024 * 1024
+    assert card["model_bytes"] == KERAS_MODEL.stat().st_size
+    assert card["runtime"]["bytes"] == LITE_MODEL.stat().st_size
     assert card["metrics"]["PrivateTest"]["flip_tta"]["accuracy"] >= 0.66
+
+
+def test_the_model_the_app_runs_is_the_trained_model_converted():
+    """models/emodetect.tflite is exactly what `export` makes of models/emodetect.keras (re-export after training)."""
+    assert keras_to_lite(KERAS_MODEL) == LITE_MODEL.read_bytes()
 
 
 def test_private_test_accuracy_reproduces_the_card(card, fresh):
@@ -38,7 +45,7 @@ def test_card_details_reproduce(card, fresh):
     assert fresh["private_test"]["valence_confusion_matrix"] == card["private_test"]["valence_confusion_matrix"]
     assert fresh["private_test"]["calibration"]["ece"] == pytest.approx(card["private_test"]["calibration"]["ece"],
                                                                          abs=1e-3)
-    for key in ("architecture", "parameters", "input", "emotions", "class_counts", "training"):
+    for key in ("architecture", "parameters", "runtime", "input", "emotions", "class_counts", "training"):
         assert fresh[key] == card[key], key
 
 

@@ -18,10 +18,13 @@ def render(card: dict) -> str:
     m = card["metrics"]
     t = card["training"]
     p = card["private_test"]
+    runtime = card["runtime"]
     lines = [
         f"Shipped model: `{card['model_file']}`, architecture `{card['architecture']}`, "
         f"{card['parameters']:,} parameters, {card['model_bytes'] / 1e6:.1f} MB, input "
-        f"{card['input']['size'][0]}×{card['input']['size'][1]} {card['input']['color']}.",
+        f"{card['input']['size'][0]}×{card['input']['size'][1]} {card['input']['color']}. The app and the CLI run "
+        f"it as `{runtime['file']}` ({runtime['engine']}, {runtime['bytes'] / 1e6:.1f} MB; quantization: "
+        f"{runtime['quantization']}); every score below is measured on that file.",
         "",
         "| split | accuracy | accuracy, flip TTA (the app) | macro-F1 | macro-F1, flip TTA |",
         "|---|---|---|---|---|",
