@@ -1,7 +1,8 @@
 """Training throughput (images/s) per architecture and precision on this machine.
 
 Each configuration runs in a fresh process (the Keras precision policy is
-global), trains a few warm-up steps, then times 12 steps on random inputs.
+global), trains 4 warm-up steps, then times 40 steps on random inputs (12 steps
+varied by up to 2x between runs here).
 
     python -m benchmarks.train_speed [--arch seed resnet_narrow ...]     (from the project root)
 """
@@ -25,12 +26,13 @@ arch, policy, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
 keras.mixed_precision.set_global_policy(policy)
 model = models.build(arch)
 model.compile(optimizer=keras.optimizers.AdamW(1e-3), loss="categorical_crossentropy")
-x = np.random.default_rng(0).random((batch * 14, 48, 48, 1), dtype=np.float32)
-y = keras.utils.to_categorical(np.arange(batch * 14) % 7, 7)
-model.fit(x[: batch * 2], y[: batch * 2], batch_size=batch, verbose=0)
+warmup, timed = 4, 40
+x = np.random.default_rng(0).random((batch * (warmup + timed), 48, 48, 1), dtype=np.float32)
+y = keras.utils.to_categorical(np.arange(batch * (warmup + timed)) % 7, 7)
+model.fit(x[: batch * warmup], y[: batch * warmup], batch_size=batch, verbose=0)
 start = time.perf_counter()
-model.fit(x[batch * 2:], y[batch * 2:], batch_size=batch, verbose=0)
-print(json.dumps({"images_per_s": batch * 12 / (time.perf_counter() - start), "params": model.count_params()}))
+model.fit(x[batch * warmup:], y[batch * warmup:], batch_size=batch, verbose=0)
+print(json.dumps({"images_per_s": batch * timed / (time.perf_counter() - start), "params": model.count_params()}))
 """
 
 

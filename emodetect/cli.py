@@ -90,9 +90,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from emodetect.train import export_run
+    from emodetect.train import export_runs
 
-    print(export_run(args.run_dir, args.model))
+    print(export_runs(args.run_dir, args.model))
     return 0
 
 
@@ -149,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(run=_train)
 
     x = commands.add_parser("export", help="ship a run's best model to models/ (with its training record)")
-    x.add_argument("--run-dir", required=True)
+    x.add_argument("--run-dir", required=True, action="append",
+                   help="a finished run; give it several times to ship the runs' ensemble (probabilities averaged)")
     x.add_argument("--model", default=str(KERAS_MODEL), help="where to write the .keras (the .tflite goes beside it)")
     x.set_defaults(run=_export)
 

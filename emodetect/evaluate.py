@@ -89,8 +89,7 @@ def evaluate_splits(clf: EmotionClassifier, splits: dict[str, Split]) -> dict:
     return results
 
 
-def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os.PathLike | None = None,
-                     training: dict | None = None) -> dict:
+def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os.PathLike | None = None) -> dict:
     """The model card as a dict: what the model is, how it was trained, how well it does.
 
     `model_path` is the trained `.keras` file; every score is measured on the `.tflite` beside it,
@@ -106,9 +105,8 @@ def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os
     private = splits["PrivateTest"]
     clf.flip_tta = FLIP_TTA
     private_probs = clf.predict(private.images)
-    if training is None:
-        training_file = model_path.with_name("training.json")
-        training = json.loads(training_file.read_text()) if training_file.exists() else {}
+    training_file = model_path.with_name("training.json")  # written by `export`: one record per trained member
+    members = json.loads(training_file.read_text())["members"] if training_file.exists() else []
     card = {
         "model_file": model_path.name,
         "model_bytes": model_path.stat().st_size,
@@ -124,14 +122,18 @@ def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os
         "app_uses_flip_tta": FLIP_TTA,
         "private_test": detailed_metrics(private_probs, private.labels),
         "training": {
-            "command": training.get("command"),
-            "config": training.get("config"),
-            "epochs": training.get("epochs_done"),
-            "chosen_epoch": training.get("best_epoch"),
-            "cpu_hours": training.get("cpu_seconds", 0.0) / 3600,
-            "wall_hours": training.get("wall_seconds", 0.0) / 3600,
-            "schedule_changes": training.get("schedule_changes", []),
-            "history": training.get("history", []),
+            "cpu_hours": sum(m["cpu_seconds"] for m in members) / 3600,
+            "wall_hours": sum(m["wall_seconds"] for m in members) / 3600,
+            "members": [{
+                "command": m["command"],
+                "config": m["config"],
+                "epochs": m["epochs_done"],
+                "chosen_epoch": m["best_epoch"],
+                "cpu_hours": m["cpu_seconds"] / 3600,
+                "wall_hours": m["wall_seconds"] / 3600,
+                "schedule_changes": m.get("schedule_changes", []),
+                "history": m["history"],
+            } for m in members],
         },
     }
     return _round(card)

@@ -7,7 +7,7 @@ architectures without loading TensorFlow.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from emodetect.labels import EMOTIONS
@@ -52,6 +52,14 @@ def resnet(widths: tuple[int, ...] = (32, 64, 128, 256), blocks: int = 2, dropou
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(len(EMOTIONS), activation="softmax", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def average(members: Sequence[keras.Model], name: str) -> keras.Model:
+    """Trained models as one: the mean of their probabilities (an ensemble that ships as one file)."""
+    keras, layers = _keras()
+    inputs = keras.Input(INPUT_SHAPE)
+    outputs = layers.Average(dtype="float32")([member(inputs) for member in members])
     return keras.Model(inputs, outputs, name=name)
 
 

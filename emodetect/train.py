@@ -18,6 +18,7 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -276,19 +277,27 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
     return state
 
 
-def export_run(run_dir: str | os.PathLike, model_path: str | os.PathLike) -> Path:
-    """Ship a run: its best-on-PublicTest model without optimizer state, the same model as the
-    `.tflite` that inference runs (beside it), and its training record (`training.json`) for the card."""
+def export_runs(run_dirs: Sequence[str | os.PathLike], model_path: str | os.PathLike) -> Path:
+    """Ship one run, or several as an ensemble: each run's best-on-PublicTest model without optimizer
+    state (several are averaged into one model), the `.tflite` that inference runs (beside it), and
+    the runs' training records (`training.json`, a list of members) for the model card."""
     from emodetect.classifier import keras_to_lite
 
-    run_dir, model_path = Path(run_dir), Path(model_path)
-    state = load_state(run_dir)
-    best = keras.models.load_model(run_dir / "best.keras")
-    shipped = models.build(state["config"]["arch"])
-    shipped.set_weights(best.get_weights())
+    run_dirs, model_path = [Path(d) for d in run_dirs], Path(model_path)
+    states = [load_state(d) for d in run_dirs]
+    members = []
+    for i, (run_dir, state) in enumerate(zip(run_dirs, states), 1):
+        member = models.build(state["config"]["arch"])
+        member.set_weights(keras.models.load_model(run_dir / "best.keras").get_weights())
+        members.append(member if len(run_dirs) == 1 else keras.Model(member.input, member.output,
+                                                                      name=f"{member.name}_{i}"))
+    archs = sorted({state["config"]["arch"] for state in states})
+    shipped = members[0] if len(members) == 1 else models.average(
+        members, name=f"ensemble_of_{len(members)}_{'_'.join(archs)}")
     model_path.parent.mkdir(parents=True, exist_ok=True)
     _atomic_save(shipped, model_path)
     _atomic_write(keras_to_lite(model_path), model_path.with_suffix(".tflite"))
-    command = "python -m emodetect train " + " ".join(state["config"]["command"][1:])
-    _atomic_write_json({**state, "command": command}, model_path.with_name("training.json"))
+    records = [{**state, "command": "python -m emodetect train " + " ".join(state["config"]["command"][1:])}
+               for state in states]
+    _atomic_write_json({"members": records}, model_path.with_name("training.json"))
     return model_path

@@ -66,12 +66,16 @@ with card_tab:
     })
 
     st.subheader("Training")
-    if training["history"]:
-        st.plotly_chart(charts.training_curves(training["history"], training["chosen_epoch"]), key="training")
-        st.caption(f"{training['epochs']} epochs, {training['cpu_hours']:.1f} CPU hours; the shipped weights are "
-                   f"from epoch {training['chosen_epoch']} (dotted line), chosen on PublicTest. "
-                   f"Command: `{training['command']}`")
-    else:
+    members = training["members"]
+    if len(members) > 1:
+        st.caption(f"The shipped model averages the probabilities of {len(members)} networks trained separately "
+                   f"({training['cpu_hours']:.1f} CPU hours in all):")
+    for i, member in enumerate(members, 1):
+        st.plotly_chart(charts.training_curves(member["history"], member["chosen_epoch"]), key=f"training-{i}")
+        st.caption(f"{member['epochs']} epochs, {member['cpu_hours']:.1f} CPU hours; the shipped weights are "
+                   f"from epoch {member['chosen_epoch']} (dotted line), chosen on PublicTest. "
+                   f"Command: `{member['command']}`")
+    if not members:
         st.caption("The model card has no training history.")
 
     st.subheader("Calibration (PrivateTest)")

@@ -3,7 +3,8 @@
 Every session shares the server's cached detectors (app_support's st.cache_resource): the webcam one
 across WebRTC worker threads, the video one across script threads. Run together, each session must
 still get its own correct results, with no exception or error on any page or in the server's log.
-(Before app_support stopped Streamlit's per-run Keras clean-up, both streams stalled and dropped here.)
+(When the server still ran the model on TensorFlow, Streamlit's per-run Keras clean-up stalled both
+streams here; it runs LiteRT alone now, see tests/test_shared_model.py.)
 About 1.5 minutes on two busy cores; screenshots are test-output/screenshots/concurrency-*.png.
 """
 

@@ -55,7 +55,9 @@ def test_card_is_internally_consistent(card):
     assert matrix.sum(axis=1).tolist() == list(counts.values())
     accuracy = np.trace(matrix) / matrix.sum()
     assert accuracy == pytest.approx(card["metrics"]["PrivateTest"]["flip_tta"]["accuracy"], abs=1e-6)
-    training = card["training"]
-    assert training["command"].startswith("python -m emodetect train")
-    assert training["cpu_hours"] > 0 and len(training["history"]) == training["epochs"]
-    assert 1 <= training["chosen_epoch"] <= training["epochs"]
+    members = card["training"]["members"]
+    assert members and card["training"]["cpu_hours"] == pytest.approx(sum(m["cpu_hours"] for m in members), abs=1e-5)
+    for member in members:
+        assert member["command"].startswith("python -m emodetect train")
+        assert member["cpu_hours"] > 0 and len(member["history"]) == member["epochs"]
+        assert 1 <= member["chosen_epoch"] <= member["epochs"]

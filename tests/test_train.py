@@ -60,3 +60,17 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, tmp_path):
         np.testing.assert_allclose([h[key] for h in got["history"]], [h[key] for h in want["history"]],
                                    rtol=1e-4, err_msg=key)
     assert got["cpu_seconds"] > 0
+
+    # Both runs shipped as an ensemble: one .keras and one .tflite that average the two members.
+    shipped = tmp_path / "shipped" / "model.keras"
+    done = subprocess.run([sys.executable, "-m", "emodetect", "export", "--run-dir", str(killed), "--run-dir",
+                           str(reference), "--model", str(shipped)], cwd=PROJECT_DIR, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    from emodetect.classifier import EmotionClassifier
+
+    faces = np.random.default_rng(0).integers(0, 256, (8, 48, 48), dtype=np.uint8)
+    members = [EmotionClassifier.load(run / "best.keras", flip_tta=False).predict(faces) for run in (killed, reference)]
+    ensemble = EmotionClassifier.load(shipped.with_suffix(".tflite"), flip_tta=False).predict(faces)
+    np.testing.assert_allclose(ensemble, (members[0] + members[1]) / 2, atol=0.02)  # int8 weights: close, not equal
+    record = json.loads(shipped.with_name("training.json").read_text())
+    assert [m["epochs_done"] for m in record["members"]] == [3, 3]

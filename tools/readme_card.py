@@ -32,16 +32,21 @@ def render(card: dict) -> str:
     for split, r in m.items():
         lines.append(f"| {split} | {r['plain']['accuracy']:.2%} | {r['flip_tta']['accuracy']:.2%} | "
                      f"{r['plain']['macro_f1']:.3f} | {r['flip_tta']['macro_f1']:.3f} |")
+    members = t["members"]
+    ensemble = f"{len(members)} networks, their probabilities averaged; each with " if len(members) > 1 else ""
     lines += [
         "",
         f"PrivateTest 3-class valence accuracy {p['valence_accuracy']:.2%}; expected calibration error "
-        f"{p['calibration']['ece']:.3f}. Trained {t['epochs']} epochs (chosen: epoch {t['chosen_epoch']} by "
-        f"PublicTest accuracy) in {t['cpu_hours']:.2f} CPU hours ({t['wall_hours']:.2f} h wall) on 2 CPU cores:",
+        f"{p['calibration']['ece']:.3f}. Trained ({ensemble}the weights of its best epoch on PublicTest) in "
+        f"{t['cpu_hours']:.2f} CPU hours ({t['wall_hours']:.2f} h wall) on 2 CPU cores:",
         "",
-        f"    {t['command']}",
     ]
-    for change in t.get("schedule_changes", []):
-        lines.append(f"    # resumed after epoch {change['at_epoch']} with: --resume --epochs {change['epochs_after']}")
+    for m in members:
+        lines.append(f"    {m['command']}")
+        lines.append(f"    # {m['epochs']} epochs, chosen epoch {m['chosen_epoch']}, {m['cpu_hours']:.2f} CPU hours")
+        for change in m["schedule_changes"]:
+            lines.append(f"    # resumed after epoch {change['at_epoch']} with: --resume --epochs "
+                         f"{change['epochs_after']}")
     return "\n".join(lines)
 
 
