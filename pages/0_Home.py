@@ -1,0 +1,47 @@
+"""Home: what the demo does, the model's numbers from its card, and the other pages."""
+
+import streamlit as st
+
+from emodetect import app_support
+
+app_support.setup_page("Home")
+card = app_support.model_card()
+tta = "flip_tta" if card["app_uses_flip_tta"] else "plain"
+private = card["metrics"]["PrivateTest"][tta]
+counts = card["class_counts"]["PrivateTest"]
+
+st.title("emodetect: emotions in faces")
+st.write(
+    "This demo finds every face in a photo, a video or your webcam and guesses its emotion: "
+    f"one of **{', '.join(card['emotions'])}**, or grouped into **{', '.join(card['valences'])}**. "
+    "A face detector (BlazeFace) finds the faces; a small convolutional network trained on FER-2013 "
+    "(48×48 gray face crops) reads each one."
+)
+
+st.subheader("The model")
+cols = st.columns(5)
+cols[0].metric("PrivateTest accuracy", f"{private['accuracy']:.1%}",
+               help=f"7 emotions, {sum(counts.values()):,} test faces never used for training or tuning"
+                    + (", each also classified mirrored (as the app does)" if tta == "flip_tta" else "") + ".")
+cols[1].metric("Macro F1", f"{private['macro_f1']:.3f}", help="F1 averaged over the 7 emotions, each counting equally.")
+cols[2].metric("3-valence accuracy", f"{card['private_test']['valence_accuracy']:.1%}",
+               help="Positive / negative / neutral on the same PrivateTest faces.")
+cols[3].metric("Parameters", f"{card['parameters']:,}")
+cols[4].metric("Model size", f"{card['model_bytes'] / 1e6:.1f} MB")
+st.caption(
+    f"Architecture `{card['architecture']}`, input {card['input']['size'][0]}×{card['input']['size'][1]} "
+    f"{card['input']['color']}. "
+    f"Always answering the most common class would score {max(counts.values()) / sum(counts.values()):.1%}."
+)
+
+weak = [e for e, s in card["private_test"]["per_class"].items() if s["f1"] < 0.2]
+st.info(
+    "FER-2013 is hard: its faces are small, low-resolution and often ambiguous even to people, so expect "
+    "mistakes. Use this as a demo, not to judge how anyone feels."
+    + (f" The model rarely gets **{', '.join(weak)}** right (see the Dataset explorer)." if weak else "")
+)
+
+st.subheader("Pages")
+for page in app_support.PAGES[1:]:
+    st.page_link(page.file, label=f"**{page.title}**")
+    st.caption(page.about)
