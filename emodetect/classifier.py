@@ -24,6 +24,8 @@ from emodetect.preprocess import to_input
 # The app and the CLI classify each face and its mirror image and average the
 # two (+0.5-1 pt accuracy on FER-2013 for twice a very small cost).
 FLIP_TTA = True
+# What `keras_to_lite` does to the weights; the model card states it.
+QUANTIZATION = "dynamic range: int8 weights, float32 activations"
 
 
 def keras_to_lite(path: str | os.PathLike) -> bytes:

@@ -112,6 +112,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from emodetect.models import ARCHITECTURES, DEFAULT_ARCH, DEFAULT_EPOCHS
     from emodetect.paths import KERAS_MODEL, LITE_MODEL, MODEL_CARD, default_data_dir
+
     parser = argparse.ArgumentParser(prog="python -m emodetect", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from emodetect.classifier import FLIP_TTA, EmotionClassifier
+from emodetect.classifier import FLIP_TTA, QUANTIZATION, EmotionClassifier
 from emodetect.data import SPLITS, Split, load_fer2013
 from emodetect.labels import EMOTIONS, VALENCES, to_valence, valence_labels
 from emodetect.paths import KERAS_MODEL, MODEL_CARD, default_data_dir
@@ -113,7 +113,7 @@ def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os
         "architecture": model.name,
         "parameters": int(model.count_params()),
         "runtime": {"file": lite_path.name, "bytes": lite_path.stat().st_size, "engine": "LiteRT",
-                    "quantization": "dynamic range: int8 weights, float32 activations"},
+                    "quantization": QUANTIZATION},
         "input": {"size": [INPUT_SIZE, INPUT_SIZE, 1], "color": "gray", "range": [0.0, 1.0]},
         "emotions": list(EMOTIONS),
         "valences": list(VALENCES),
