@@ -92,7 +92,11 @@ class EmotionDetector:
     def detect(self, image: np.ndarray) -> list[FaceResult]:
         """Every face in `image` (RGB uint8 H×W×3; gray H×W and RGBA accepted), largest first."""
         image = as_rgb(image)
-        found = self.find_faces(image)[: self.max_faces]
+        return self.classify(image, self.find_faces(image))
+
+    def classify(self, image: np.ndarray, found: list[face_detection.Face]) -> list[FaceResult]:
+        """The emotions of faces already found in the RGB `image` (the first `max_faces` of them)."""
+        found = found[: self.max_faces]
         if not found:
             return []
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)  # the model reads gray; crop one channel, not three

@@ -2,9 +2,10 @@
 time, and write a timeline (CSV/JSON) and an annotated H.264 MP4.
 
 Memory stays constant in the clip's length: frames are decoded one at a time
-on a background thread into a short queue, a few frames at once are analysed
-on worker threads (both cores busy: LiteRT and OpenCV release the GIL),
-and only one small row per face and frame is kept.
+on a background thread into a short queue, faces are found on a second thread
+(in frame order: a `FaceFollower` follows each face from the previous frame)
+and classified on the caller's, so both cores stay busy (LiteRT, OpenCV and
+PyAV release the GIL), and only one small row per face and frame is kept.
 
     analysis = analyze_video("clip.mp4", EmotionDetector.load(preset="video"))
     analysis.timeline      # pandas DataFrame, one row per (frame, face)
@@ -18,12 +19,11 @@ import os
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeVar
 
 import av
 import numpy as np
@@ -31,12 +31,15 @@ import pandas as pd
 
 from emodetect.detector import EmotionDetector, FaceResult
 from emodetect.errors import InputError
+from emodetect.faces import Face, FaceFollower
 from emodetect.labels import EMOTIONS
 from emodetect.limits import MAX_VIDEO_SECONDS, duration_text
 
 SMOOTH_PREFIX = "smooth_"
 TIMELINE_COLUMNS = (["frame", "time_s", "face_id", "x", "y", "w", "h", "score", "label", *EMOTIONS,
                      "smooth_label", *(SMOOTH_PREFIX + e for e in EMOTIONS)])
+
+T = TypeVar("T")
 
 # progress(frames_done, frames_total, seconds_elapsed) -> False to cancel
 Progress = Callable[[int, int, float], bool | None]
@@ -166,18 +169,18 @@ def iter_frames(path: str | os.PathLike, every: int = 1, fps: float | None = Non
         container.close()
 
 
-def _prefetch(frames: Iterator[Frame], depth: int = 4) -> Iterator[Frame]:
-    """Decode on a background thread while the caller analyses, holding at most `depth` frames."""
+def _prefetch(items: Iterator[T], depth: int = 4) -> Iterator[T]:
+    """Run the iterator `items` on a background thread while the caller works, at most `depth` ahead."""
     slots: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
     done = object()
 
     def produce() -> None:
         try:
-            for frame in frames:
+            for item in items:
                 while not stop.is_set():
                     try:
-                        slots.put(frame, timeout=0.1)
+                        slots.put(item, timeout=0.1)
                         break
                     except queue.Full:
                         continue
@@ -187,9 +190,9 @@ def _prefetch(frames: Iterator[Frame], depth: int = 4) -> Iterator[Frame]:
         except BaseException as e:  # handed to the consumer, raised there
             slots.put(e)
         finally:
-            frames.close() if hasattr(frames, "close") else None
+            items.close() if hasattr(items, "close") else None
 
-    thread = threading.Thread(target=produce, name="video-decode", daemon=True)
+    thread = threading.Thread(target=produce, name="video-prefetch", daemon=True)
     thread.start()
     try:
         while True:
@@ -204,25 +207,11 @@ def _prefetch(frames: Iterator[Frame], depth: int = 4) -> Iterator[Frame]:
         thread.join(timeout=5)
 
 
-def _detect_ahead(frames: Iterator[Frame], detector: EmotionDetector, workers: int = 2,
-                  depth: int = 4) -> Iterator[tuple[Frame, list[FaceResult]]]:
-    """Run `detector.detect` on up to `depth` frames at once on `workers` threads; yield in frame order.
-
-    Tracking needs the frames in order, detection does not: overlapping it keeps both cores busy.
-    """
-    pending: deque[tuple[Frame, Future]] = deque()
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="video-detect")
-    try:
-        for frame in frames:
-            pending.append((frame, pool.submit(detector.detect, frame.image)))
-            if len(pending) >= depth:
-                done, future = pending.popleft()
-                yield done, future.result()
-        while pending:
-            done, future = pending.popleft()
-            yield done, future.result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+def _find_faces(frames: Iterator[Frame], detector: EmotionDetector) -> Iterator[tuple[Frame, list[Face]]]:
+    """Each frame with its faces, found in order by one `FaceFollower` (it needs the previous frame's)."""
+    follower = FaceFollower(detector.find_faces)
+    for frame in frames:
+        yield frame, follower(frame.image, frame.time_s)
 
 
 @dataclass
@@ -385,7 +374,10 @@ def analyze_video(path: str | os.PathLike, detector: EmotionDetector, every: int
     start = time.perf_counter()
     analyzed = 0
     try:
-        for frame, results in _detect_ahead(_prefetch(iter_frames(path, every=every, fps=fps)), detector):
+        # three threads: decoding, finding faces (in order), and here classifying, tracking and drawing
+        frames = _prefetch(iter_frames(path, every=every, fps=fps))
+        for frame, found in _prefetch(_find_faces(frames, detector)):
+            results = detector.classify(frame.image, found)
             tracked = tracker.update(frame.time_s, results)
             if not results:
                 rows.append((frame.index, frame.time_s) + (None,) * (len(TIMELINE_COLUMNS) - 2))

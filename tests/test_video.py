@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import av
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -166,3 +167,36 @@ def test_api_raises_input_error(tmp_path):
     (tmp_path / "x.mp4").write_text("hello")
     with pytest.raises(InputError, match="x.mp4"):
         probe(tmp_path / "x.mp4")
+
+
+# Between whole-frame scans, video follows each face with the short-range model (faces.FaceFollower).
+
+def _follow(follower, frames, fps=30.0):
+    return [follower(frame, i / fps) for i, frame in enumerate(frames)]
+
+
+def test_a_face_that_appears_beside_a_followed_one_is_found_at_the_next_scan(media_dir, video_detector):
+    from emodetect.faces import FaceFollower
+    from emodetect.imageio import read_image
+
+    talking = [f.image for f in iter_frames(media_dir / "talking_woman.mp4")][:60]
+    h, w = talking[0].shape[:2]
+    newcomer = cv2.resize(read_image(media_dir / "smiling_man.jpg"), (w, h))
+    # one person for the first second, then a second one steps in on the right
+    frames = [np.hstack([f, newcomer if i >= 30 else np.zeros_like(f)]) for i, f in enumerate(talking)]
+    follower = FaceFollower(video_detector.find_faces, rescan_s=0.2)
+    counts = [len(faces) for faces in _follow(follower, frames)]
+    assert set(counts[:30]) == {1}
+    arrived = counts.index(2)
+    assert 30 <= arrived <= 30 + 6  # found within one rescan interval (0.2 s at 30 fps)
+    assert set(counts[arrived:]) == {2}
+    assert follower.scans < len(frames) / 3  # most frames were followed, not scanned
+
+
+def test_a_face_that_leaves_is_not_followed_into_the_empty_frame(media_dir, video_detector):
+    from emodetect.faces import FaceFollower
+
+    talking = [f.image for f in iter_frames(media_dir / "talking_woman.mp4")][:40]
+    frames = talking[:20] + [np.zeros_like(f) for f in talking[20:]]
+    counts = [len(faces) for faces in _follow(FaceFollower(video_detector.find_faces), frames)]
+    assert counts == [1] * 20 + [0] * 20
