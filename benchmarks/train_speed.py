@@ -22,10 +22,11 @@ import json, sys, time
 import numpy as np
 from emodetect._tensorflow import keras
 from emodetect import models
-arch, policy, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
+arch, policy, batch, jit = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 keras.mixed_precision.set_global_policy(policy)
 model = models.build(arch)
-model.compile(optimizer=keras.optimizers.AdamW(1e-3), loss="categorical_crossentropy")
+model.compile(optimizer=keras.optimizers.AdamW(1e-3), loss="categorical_crossentropy",
+              jit_compile={"on": True, "off": False}[jit])
 warmup, timed = 4, 40
 x = np.random.default_rng(0).random((batch * (warmup + timed), 48, 48, 1), dtype=np.float32)
 y = keras.utils.to_categorical(np.arange(batch * (warmup + timed)) % 7, 7)
@@ -36,8 +37,8 @@ print(json.dumps({"images_per_s": batch * timed / (time.perf_counter() - start),
 """
 
 
-def measure(arch: str, policy: str, batch: int) -> dict:
-    done = subprocess.run([sys.executable, "-c", _ONE, arch, policy, str(batch)], cwd=PROJECT_DIR,
+def measure(arch: str, policy: str, batch: int, jit: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", _ONE, arch, policy, str(batch), jit], cwd=PROJECT_DIR,
                           capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -47,14 +48,17 @@ def main() -> None:
     parser.add_argument("--arch", nargs="+", default=sorted(ARCHITECTURES))
     parser.add_argument("--policy", nargs="+", default=["float32", "mixed_bfloat16"])
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--xla", nargs="+", default=["off", "on"], choices=["off", "on"],
+                        help="Keras jit_compile (XLA) off and/or on")
     args = parser.parse_args()
-    print("| architecture | parameters | precision | batch | training images/s | s per FER-2013 epoch |")
-    print("|---|---|---|---|---|---|")
+    print("| architecture | parameters | precision | XLA | batch | training images/s | s per FER-2013 epoch |")
+    print("|---|---|---|---|---|---|---|")
     for arch in args.arch:
         for policy in args.policy:
-            r = measure(arch, policy, args.batch)
-            print(f"| {arch} | {r['params']:,} | {policy} | {args.batch} | {r['images_per_s']:.0f} | "
-                  f"{28709 / r['images_per_s']:.0f} |", flush=True)
+            for jit in args.xla:
+                r = measure(arch, policy, args.batch, jit)
+                print(f"| {arch} | {r['params']:,} | {policy} | {jit} | {args.batch} | {r['images_per_s']:.0f} | "
+                      f"{28709 / r['images_per_s']:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -190,6 +190,14 @@ def _atomic_save(model: keras.Model, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _without_optimizer(model: keras.Model, arch: str) -> keras.Model:
+    """The weights alone, uncompiled: a third of a checkpoint's size (AdamW keeps two slots per
+    weight), which matters because runs are committed to cross sessions (see models/runs.md)."""
+    bare = models.build(arch)
+    bare.set_weights(model.get_weights())
+    return bare
+
+
 def _atomic_write(data: bytes, path: Path) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(data)
@@ -268,7 +276,7 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
         state["wall_seconds"] = wall_base + time.time() - wall_start
         if accuracy > state["best_public_accuracy"]:
             state["best_public_accuracy"], state["best_epoch"] = float(accuracy), epoch + 1
-            _atomic_save(model, run_dir / "best.keras")
+            _atomic_save(_without_optimizer(model, cfg.arch), run_dir / "best.keras")
         _atomic_save(model, checkpoint)
         _atomic_write_json(state, run_dir / "state.json")
         print(f"epoch {epoch + 1}/{cfg.epochs} loss {record['loss']:.4f} acc {record['accuracy']:.4f} "
