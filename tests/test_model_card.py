@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emodetect.classifier import keras_to_lite
+from emodetect.classifier import EmotionClassifier
 from emodetect.evaluate import build_model_card, load_model_card
 from emodetect.paths import KERAS_MODEL, LITE_MODEL
 
@@ -27,9 +27,18 @@ def test_shipped_model_is_small_and_accurate(card):
     assert card["metrics"]["PrivateTest"]["flip_tta"]["accuracy"] >= 0.66
 
 
-def test_the_model_the_app_runs_is_the_trained_model_converted():
-    """models/emodetect.tflite is exactly what `export` makes of models/emodetect.keras (re-export after training)."""
-    assert keras_to_lite(KERAS_MODEL) == LITE_MODEL.read_bytes()
+def test_the_model_the_app_runs_is_the_trained_model_converted(fer):
+    """models/emodetect.tflite is what `export` makes of models/emodetect.keras (re-export after training).
+
+    Compared by what the two say, not byte for byte: the converter's int8 scales round differently on
+    different CPUs (616 of 738,608 bytes differed between two of our machines; answers by < 0.012 on
+    PublicTest, 3 of 3,589 labels). A model re-trained but not re-exported disagrees on a fifth or more.
+    """
+    faces = fer["PublicTest"].images
+    converted = EmotionClassifier.load(KERAS_MODEL).predict(faces)
+    shipped = EmotionClassifier.load(LITE_MODEL).predict(faces)
+    assert np.abs(converted - shipped).max() < 0.05
+    assert (converted.argmax(axis=1) == shipped.argmax(axis=1)).mean() >= 0.995
 
 
 def test_private_test_accuracy_reproduces_the_card(card, fresh):
