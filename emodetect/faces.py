@@ -165,6 +165,15 @@ def _overlap_of_smaller(a: tuple, boxes: np.ndarray) -> np.ndarray:
     return ix * iy / np.minimum(a[2] * a[3], boxes[:, 2] * boxes[:, 3])
 
 
+def _same_face(box: tuple, boxes: np.ndarray, iou: float, containment: float | None) -> np.ndarray:
+    """Which of `boxes` show the face in `box`: overlapping it by more than `iou` or, with
+    `containment`, mostly inside it or around it."""
+    same = _iou(box, boxes) > iou
+    if containment is not None:
+        same |= _overlap_of_smaller(box, boxes) > containment
+    return same
+
+
 def weighted_nms(faces: list[Face], iou: float = 0.3, containment: float | None = None) -> list[Face]:
     """MediaPipe's weighted non-maximum suppression: each cluster of overlapping
     detections becomes one, its box and keypoints the score-weighted mean.
@@ -178,9 +187,7 @@ def weighted_nms(faces: list[Face], iou: float = 0.3, containment: float | None 
     for i, face in enumerate(faces):
         if not remaining[i]:
             continue
-        cluster = remaining & (_iou(face.box, boxes) > iou)
-        if containment is not None:
-            cluster |= remaining & (_overlap_of_smaller(face.box, boxes) > containment)
+        cluster = remaining & _same_face(face.box, boxes, iou, containment)
         cluster[i] = True
         members = np.flatnonzero(cluster)
         weights = np.array([faces[m].score for m in members])[:, None]
@@ -291,16 +298,14 @@ class FaceFollower:
 
 def _confirmed(followed: list[Face], scanned: list[Face]) -> list[Face]:
     """The followed faces a scan also found (their boxes kept), and the scan's faces not followed."""
-    if not followed:
+    if not followed or not scanned:
         return scanned
-    if not scanned:
-        return []
-    def overlaps(face: Face, others: list[Face]) -> np.ndarray:
-        boxes = np.array([o.box for o in others], dtype=np.float64)
-        return (_iou(face.box, boxes) > 0.3) | (_overlap_of_smaller(face.box, boxes) > 0.6)
-    kept = [f for f in followed if overlaps(f, scanned).any()]
-    new = [f for f in scanned if not kept or not overlaps(f, kept).any()]
-    return kept + new
+    scanned_boxes = np.array([f.box for f in scanned], dtype=np.float64)
+    kept = [f for f in followed if _same_face(f.box, scanned_boxes, 0.3, 0.6).any()]
+    if not kept:
+        return scanned
+    kept_boxes = np.array([f.box for f in kept], dtype=np.float64)
+    return kept + [f for f in scanned if not _same_face(f.box, kept_boxes, 0.3, 0.6).any()]
 
 
 def _tiles(w: int, h: int, side: int) -> list[tuple[int, int]]:
