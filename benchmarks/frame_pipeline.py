@@ -2,7 +2,7 @@
 
 Frames: the first 200 of talking_woman.mp4, resized to 640×480 (one face each).
 Ours: EmotionDetector(preset="webcam") — detection, classification (crop + CNN
-with flip TTA), drawing. Theirs: fer's Haar cascade + mini-Xception (its own
+with its four test-time views), drawing. Theirs: fer's Haar cascade + mini-Xception (its own
 code, in benchmarks/.peer-venv; see peer.py). Medians over the frames.
 
     python -m benchmarks.frame_pipeline [--n 200]     (from the project root)

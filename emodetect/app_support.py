@@ -164,7 +164,7 @@ def dataset(path: str) -> dict[str, Split]:
 
 @st.cache_data(max_entries=8, show_spinner="Classifying every face of the split…")
 def split_probs(path: str, split: str) -> np.ndarray:
-    """N×7 probabilities of the app's classifier (flip TTA as in the card) for one split of `dataset(path)`."""
+    """N×7 probabilities of the app's classifier (with its test-time views) for one split of `dataset(path)`."""
     return detector().classifier.predict(dataset(path)[split].images)
 
 

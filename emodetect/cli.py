@@ -102,9 +102,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     card = build_model_card(args.model, args.data)
     write_model_card(card, args.card)
     for split, result in card["metrics"].items():
-        print(f"{split}: accuracy {result['plain']['accuracy']:.4f} "
-              f"(flip TTA {result['flip_tta']['accuracy']:.4f}), "
-              f"macro-F1 {result['plain']['macro_f1']:.4f} (flip TTA {result['flip_tta']['macro_f1']:.4f})")
+        scores = ", ".join(f"{tta} {r['accuracy']:.4f} / {r['macro_f1']:.4f}" for tta, r in result.items())
+        print(f"{split} accuracy / macro-F1: {scores}")
+    print(f"the app uses {card['app_tta']}: {card['tta_views'][card['app_tta']]}")
     print(f"wrote {args.card}")
     return 0
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from emodetect.classifier import FLIP_TTA, QUANTIZATION, EmotionClassifier
+from emodetect.classifier import APP_TTA, QUANTIZATION, TTA_DESCRIPTIONS, TTA_VIEWS, EmotionClassifier
 from emodetect.data import SPLITS, Split, load_fer2013
 from emodetect.labels import EMOTIONS, VALENCES, to_valence, valence_labels
 from emodetect.paths import KERAS_MODEL, MODEL_CARD, default_data_dir
@@ -79,13 +79,13 @@ def detailed_metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
 
 
 def evaluate_splits(clf: EmotionClassifier, splits: dict[str, Split]) -> dict:
-    """Accuracy and macro-F1 per split, with and without horizontal-flip TTA."""
+    """Accuracy and macro-F1 per split, for each set of test-time views (`TTA_VIEWS`)."""
     results = {}
     for name, split in splits.items():
         results[name] = {}
-        for tta in (False, True):
-            clf.flip_tta = tta
-            results[name]["flip_tta" if tta else "plain"] = split_metrics(clf.predict(split.images), split.labels)
+        for tta in TTA_VIEWS:
+            results[name][tta] = split_metrics(EmotionClassifier(clf.model, tta).predict(split.images),
+                                               split.labels)
     return results
 
 
@@ -103,7 +103,6 @@ def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os
     splits = load_fer2013(data or default_data_dir())
     test_splits = {s: splits[s] for s in SPLITS[1:] if s in splits}
     private = splits["PrivateTest"]
-    clf.flip_tta = FLIP_TTA
     private_probs = clf.predict(private.images)
     training_file = model_path.with_name("training.json")  # written by `export`: one record per trained member
     members = json.loads(training_file.read_text())["members"] if training_file.exists() else []
@@ -119,7 +118,8 @@ def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os
         "valences": list(VALENCES),
         "class_counts": {name: split.class_counts() for name, split in splits.items()},
         "metrics": evaluate_splits(clf, test_splits),
-        "app_uses_flip_tta": FLIP_TTA,
+        "app_tta": APP_TTA,
+        "tta_views": TTA_DESCRIPTIONS,
         "private_test": detailed_metrics(private_probs, private.labels),
         "training": {
             "cpu_hours": sum(m["cpu_seconds"] for m in members) / 3600,

@@ -43,3 +43,17 @@ def to_input(faces: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         crops = [to_gray48(f) for f in faces]
         gray = np.stack(crops) if crops else np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
     return (gray.astype(np.float32) * (1.0 / 255.0))[..., np.newaxis]
+
+
+def mirrored(x: np.ndarray) -> np.ndarray:
+    """Model inputs N×48×48×1 flipped left to right."""
+    return x[:, :, ::-1]
+
+
+def closer(x: np.ndarray, border: int = 2) -> np.ndarray:
+    """Model inputs N×48×48×1 with `border` pixels cut from each side and scaled back up: the face
+    9% closer (the centre 44×44 crop at the default), as training's ±10% zoom shows it."""
+    inner = slice(border, INPUT_SIZE - border)
+    crops = [cv2.resize(image[inner, inner, 0], (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_LINEAR)
+             for image in x]
+    return np.stack(crops)[..., np.newaxis] if crops else np.zeros_like(x)

@@ -6,8 +6,7 @@ from emodetect import app_support
 
 app_support.setup_page("Home")
 card = app_support.model_card()
-tta = "flip_tta" if card["app_uses_flip_tta"] else "plain"
-private = card["metrics"]["PrivateTest"][tta]
+private = card["metrics"]["PrivateTest"][card["app_tta"]]
 counts = card["class_counts"]["PrivateTest"]
 
 st.title("emodetect: emotions in faces")
@@ -22,7 +21,7 @@ st.subheader("The model")
 cols = st.columns(5)
 cols[0].metric("PrivateTest accuracy", f"{private['accuracy']:.1%}",
                help=f"7 emotions, {sum(counts.values()):,} test faces never used for training or tuning"
-                    + (", each also classified mirrored (as the app does)" if tta == "flip_tta" else "") + ".")
+                    f", {card['tta_views'][card['app_tta']]}, as the app does.")
 cols[1].metric("Macro F1", f"{private['macro_f1']:.3f}", help="F1 averaged over the 7 emotions, each counting equally.")
 cols[2].metric("3-valence accuracy", f"{card['private_test']['valence_accuracy']:.1%}",
                help="Positive / negative / neutral on the same PrivateTest faces.")

@@ -128,5 +128,5 @@ with data_tab:
     live = detailed_metrics(probs, split.labels)
     st.subheader(f"Confusion matrix on {split_name}, computed now")
     st.metric("Accuracy", f"{np.mean(predicted == split.labels):.1%}",
-              help="7 emotions, with the app's classifier (flip TTA as in the model card).")
+              help="7 emotions, with the app's classifier and test-time views, as in the model card.")
     confusion_pair(live["confusion_matrix"], live["valence_confusion_matrix"], key="live-confusion")

@@ -58,3 +58,33 @@ def test_a_keras_file_classifies_as_the_shipped_lite_model(classifier, faces):
 def test_missing_model_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere.keras"):
         EmotionClassifier.load(tmp_path / "nowhere.keras")
+
+
+@pytest.mark.parametrize("tta", ["flip", "flip_zoom"])
+def test_a_mirrored_face_gets_the_same_answer(classifier, faces, tta):
+    """With the mirror among the views, a selfie and its mirror image read the same; without it they
+    often do not, which is what the views are for."""
+    images, _ = faces
+    tested = EmotionClassifier(classifier.model, tta)
+    # (Not to the last digit: dynamic-range quantization scales activations per call, see below.)
+    np.testing.assert_allclose(tested.predict(images[:, :, ::-1]), tested.predict(images), atol=0.002)
+    plain = EmotionClassifier(classifier.model, "plain")
+    assert np.abs(plain.predict(images[:, :, ::-1]) - plain.predict(images)).max() > 0.05
+
+
+def test_views_are_averaged_in_one_call(classifier, faces):
+    """flip_zoom = the mean of the face, its mirror, and both 9% closer (the centre 44×44 scaled to 48)."""
+    images, _ = faces
+    x = images[:4].astype(np.float32)[..., None] / 255
+    closer = np.stack([cv2.resize(f[2:46, 2:46, 0], (48, 48), interpolation=cv2.INTER_LINEAR) for f in x])[..., None]
+    expected = np.mean([classifier.model(np.ascontiguousarray(v))[0]
+                        for v in (x, x[:, :, ::-1], closer, closer[:, :, ::-1])], axis=0)
+    # Dynamic-range quantization scales activations per call, so one call of 16 differs from four of 4
+    # by < 0.001.
+    np.testing.assert_allclose(EmotionClassifier(classifier.model, "flip_zoom").predict(images[:4]), expected,
+                               atol=0.002)
+
+
+def test_unknown_views_are_refused_by_name(classifier):
+    with pytest.raises(ValueError, match="unknown test-time augmentation 'ten_crop'.*flip_zoom"):
+        EmotionClassifier(classifier.model, "ten_crop")

@@ -69,8 +69,8 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, tmp_path):
     from emodetect.classifier import EmotionClassifier
 
     faces = np.random.default_rng(0).integers(0, 256, (8, 48, 48), dtype=np.uint8)
-    members = [EmotionClassifier.load(run / "best.keras", flip_tta=False).predict(faces) for run in (killed, reference)]
-    ensemble = EmotionClassifier.load(shipped.with_suffix(".tflite"), flip_tta=False).predict(faces)
+    members = [EmotionClassifier.load(run / "best.keras", tta="plain").predict(faces) for run in (killed, reference)]
+    ensemble = EmotionClassifier.load(shipped.with_suffix(".tflite"), tta="plain").predict(faces)
     np.testing.assert_allclose(ensemble, (members[0] + members[1]) / 2, atol=0.02)  # int8 weights: close, not equal
     record = json.loads(shipped.with_name("training.json").read_text())
     assert [m["epochs_done"] for m in record["members"]] == [3, 3]

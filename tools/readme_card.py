@@ -26,12 +26,17 @@ def render(card: dict) -> str:
         f"it as `{runtime['file']}` ({runtime['engine']}, {runtime['bytes'] / 1e6:.1f} MB; quantization: "
         f"{runtime['quantization']}); every score below is measured on that file.",
         "",
-        "| split | accuracy | accuracy, flip TTA (the app) | macro-F1 | macro-F1, flip TTA |",
-        "|---|---|---|---|---|",
+        "Accuracy / macro-F1 by the views each face is classified in (test-time augmentation): "
+        + "; ".join(f"**{tta}**{' (the app)' if tta == card['app_tta'] else ''}, {description}"
+                    for tta, description in card["tta_views"].items()) + ".",
+        "",
+        "| split | " + " | ".join(f"{tta}{' (the app)' if tta == card['app_tta'] else ''}"
+                                for tta in card["tta_views"]) + " |",
+        "|---|" + "---|" * len(card["tta_views"]),
     ]
     for split, r in m.items():
-        lines.append(f"| {split} | {r['plain']['accuracy']:.2%} | {r['flip_tta']['accuracy']:.2%} | "
-                     f"{r['plain']['macro_f1']:.3f} | {r['flip_tta']['macro_f1']:.3f} |")
+        lines.append(f"| {split} | " + " | ".join(f"{r[tta]['accuracy']:.2%} / {r[tta]['macro_f1']:.3f}"
+                                                 for tta in card["tta_views"]) + " |")
     members = t["members"]
     ensemble = f"{len(members)} networks, their probabilities averaged; each with " if len(members) > 1 else ""
     lines += [

@@ -24,8 +24,8 @@ def main() -> None:
     private = ""
     if args.card:
         metrics = json.loads(args.card.read_text())["metrics"]["PrivateTest"]
-        private = (f"; PrivateTest of that model {metrics['plain']['accuracy']:.4f} "
-                   f"({metrics['flip_tta']['accuracy']:.4f} with flip TTA)")
+        private = "; PrivateTest of that model " + ", ".join(
+            f"{metrics[tta]['accuracy']:.4f} ({tta})" for tta in metrics)
     per_epoch_h = state["cpu_seconds"] / 3600 / max(1, len(history))
     print(f"### {args.run_dir.name}\n")
     print(f"- arch `{cfg['arch']}`, {cfg['epochs']} epochs, batch {cfg['batch_size']}, {cfg['optimizer']} "
