@@ -84,7 +84,8 @@ def _train(args: argparse.Namespace) -> int:
         return 0
     cfg = TrainConfig(data=str(args.data), arch=args.arch, epochs=args.epochs or DEFAULT_EPOCHS,
                       batch_size=args.batch_size, optimizer=args.optimizer, learning_rate=args.lr,
-                      class_weights=args.class_weights, seed=args.seed, limit=args.limit, command=sys.argv[1:])
+                      class_weights=args.class_weights, teacher=args.teacher, distill_weight=args.distill_weight,
+                      seed=args.seed, limit=args.limit, command=sys.argv[1:])
     train(cfg, args.run_dir)
     return 0
 
@@ -143,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--optimizer", default="adamw", choices=["adamw", "adam", "sgd"])
     t.add_argument("--lr", type=float, default=2e-3)
     t.add_argument("--class-weights", action="store_true", help="weight classes by inverse frequency")
+    t.add_argument("--teacher", metavar="MODEL",
+                   help="distil: a .keras or .tflite model (an ensemble from `export --model`) whose probabilities "
+                        "are mixed into the targets")
+    t.add_argument("--distill-weight", type=float, default=0.5, help="the teacher's share of the targets")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--limit", type=int, help="use at most this many images per split (smoke runs)")
     t.add_argument("--resume", action="store_true",

@@ -4,6 +4,7 @@ A run lives in one folder:
     checkpoint.keras   model + optimizer after the last finished epoch
     best.keras         the model with the best PublicTest accuracy so far
     state.json         config, epochs done, per-epoch history, CPU seconds
+    teacher.npy        (distillation only) the teacher's probabilities for each training face
 Killing the process at any moment loses at most the epoch in progress;
 `--resume` continues from the last checkpoint with the same data order and the
 same augmentation draws as an uninterrupted run (both are keyed on seed and
@@ -12,6 +13,7 @@ epoch, not on process state).
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -53,6 +55,9 @@ class TrainConfig:
     rotation_deg: float = 10.0
     zoom: float = 0.1
     erase_prob: float = 0.5
+    # distillation: targets mix the labels with a trained model's probabilities (its test-time views)
+    teacher: str | None = None
+    distill_weight: float = 0.5
     seed: int = 0
     limit: int | None = None
     command: list[str] = field(default_factory=list)
@@ -60,15 +65,30 @@ class TrainConfig:
 
 @dataclass
 class Batches:
-    """Training inputs ready for the epoch loop (float model inputs and int labels)."""
+    """Training inputs ready for the epoch loop: float model inputs, int labels, and the N×7 targets
+    the loss compares with (the one-hot labels, or mixed with a teacher's probabilities)."""
 
     x: np.ndarray
     y: np.ndarray
+    targets: np.ndarray
 
 
-def prepare_batches(images: np.ndarray, labels: np.ndarray) -> Batches:
+def prepare_batches(images: np.ndarray, labels: np.ndarray, teacher_probs: np.ndarray | None = None,
+                    distill_weight: float = 0.0) -> Batches:
     """Raw uint8 faces and labels → training inputs, through the same `to_input` inference uses."""
-    return Batches(to_input(images), np.asarray(labels))
+    labels = np.asarray(labels)
+    targets = keras.utils.to_categorical(labels, NUM_CLASSES).astype(np.float32)
+    if teacher_probs is not None:
+        targets = ((1.0 - distill_weight) * targets + distill_weight * teacher_probs).astype(np.float32)
+    return Batches(to_input(images), labels, targets)
+
+
+def teacher_probabilities(teacher: str | os.PathLike, images: np.ndarray) -> np.ndarray:
+    """What a trained model (`.keras` or `.tflite`) says about each face, with the app's test-time
+    views. They include the mirror image, so the targets agree with training's random flips."""
+    from emodetect.classifier import EmotionClassifier
+
+    return EmotionClassifier.load(teacher).predict(images)
 
 
 def augment(images: tf.Tensor, seed: tf.Tensor, cfg: TrainConfig) -> tf.Tensor:
@@ -123,8 +143,7 @@ def augment(images: tf.Tensor, seed: tf.Tensor, cfg: TrainConfig) -> tf.Tensor:
 def epoch_dataset(batches: Batches, epoch: int, cfg: TrainConfig) -> tf.data.Dataset:
     """The batches of one epoch: an order and augmentation fixed by (seed, epoch)."""
     order = np.random.default_rng([cfg.seed, epoch]).permutation(len(batches.y))
-    labels = keras.utils.to_categorical(batches.y[order], NUM_CLASSES).astype(np.float32)
-    ds = tf.data.Dataset.from_tensor_slices((batches.x[order], labels))
+    ds = tf.data.Dataset.from_tensor_slices((batches.x[order], batches.targets[order]))
     ds = ds.batch(cfg.batch_size, drop_remainder=True).enumerate()
 
     def apply(index, batch):
@@ -237,7 +256,15 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
     data = load_fer2013(cfg.data)
     train_split = _subset(data["Training"], cfg.limit, cfg.seed)
     public = _subset(data["PublicTest"], cfg.limit, cfg.seed)
-    batches = prepare_batches(train_split.images, train_split.labels)
+    teacher_probs = None
+    if cfg.teacher:  # computed once per run and kept, so a resume never depends on the teacher file again
+        teacher_file = run_dir / "teacher.npy"
+        if not teacher_file.exists():
+            buffer = io.BytesIO()
+            np.save(buffer, teacher_probabilities(cfg.teacher, train_split.images))
+            _atomic_write(buffer.getvalue(), teacher_file)
+        teacher_probs = np.load(teacher_file)
+    batches = prepare_batches(train_split.images, train_split.labels, teacher_probs, cfg.distill_weight)
     x_public = to_input(public.images)
     y_public = keras.utils.to_categorical(public.labels, NUM_CLASSES)
     steps_per_epoch = len(batches.y) // cfg.batch_size

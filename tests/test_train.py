@@ -74,3 +74,39 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, tmp_path):
     np.testing.assert_allclose(ensemble, (members[0] + members[1]) / 2, atol=0.02)  # int8 weights: close, not equal
     record = json.loads(shipped.with_name("training.json").read_text())
     assert [m["epochs_done"] for m in record["members"]] == [3, 3]
+
+
+@pytest.mark.slow
+def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(fer_dir, fer, tmp_path):
+    """`--teacher` mixes a trained model's probabilities into the targets. They are computed once and
+    kept in the run, so the run resumes after the teacher file is gone."""
+    from emodetect.classifier import EmotionClassifier
+    from emodetect.paths import LITE_MODEL
+    from emodetect.train import _subset, epoch_dataset, load_state, prepare_batches
+
+    teacher = tmp_path / "teacher.tflite"
+    teacher.write_bytes(LITE_MODEL.read_bytes())
+    run = tmp_path / "student"
+    first = _train(run, "--data", str(fer_dir), *SMOKE[:4], "--epochs", "1", "--batch-size", "32", "--seed", "7",
+                   "--teacher", str(teacher), "--distill-weight", "0.7")
+    out = first.communicate(timeout=300)[0]
+    assert first.returncode == 0, out[-2000:]
+
+    faces = _subset(fer["Training"], 256, 7)
+    kept = np.load(run / "teacher.npy")
+    np.testing.assert_allclose(kept, EmotionClassifier.load(teacher).predict(faces.images), atol=1e-5)
+    cfg = load_state(run)["config"]
+    assert cfg["teacher"] == str(teacher) and cfg["distill_weight"] == 0.7
+
+    # What the loss sees: 30% the label, 70% the teacher, in the epoch's order.
+    from emodetect.train import TrainConfig
+
+    batches = prepare_batches(faces.images, faces.labels, kept, 0.7)
+    (_, targets), = epoch_dataset(batches, 0, TrainConfig(**cfg)).take(1)
+    order = np.random.default_rng([7, 0]).permutation(256)[:32]
+    np.testing.assert_allclose(targets.numpy(), 0.3 * np.eye(7)[faces.labels[order]] + 0.7 * kept[order], atol=1e-6)
+
+    teacher.unlink()
+    longer = _train(run, "--resume", "--epochs", "2")
+    out = longer.communicate(timeout=300)[0]
+    assert longer.returncode == 0 and "epoch 2/2" in out, out[-2000:]
