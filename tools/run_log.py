@@ -33,6 +33,8 @@ def main() -> None:
           f"seed {cfg['seed']}, class weights {cfg['class_weights']}")
     print(f"- augmentation: flip {cfg['flip']}, shift {cfg['shift']}, rotation {cfg['rotation_deg']}°, "
           f"zoom {cfg['zoom']}, erasing p {cfg['erase_prob']}")
+    if cfg.get("teacher"):
+        print(f"- distilled from `{cfg['teacher']}` (its share of the targets {cfg['distill_weight']})")
     for change in state.get("schedule_changes", []):
         print(f"- after epoch {change['at_epoch']}: length changed from {change['epochs_before']} to "
               f"{change['epochs_after']} epochs (`--resume --epochs {change['epochs_after']}`)")
