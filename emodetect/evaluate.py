@@ -78,15 +78,11 @@ def detailed_metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
-def evaluate_splits(clf: EmotionClassifier, splits: dict[str, Split]) -> dict:
-    """Accuracy and macro-F1 per split, for each set of test-time views (`TTA_VIEWS`)."""
-    results = {}
-    for name, split in splits.items():
-        results[name] = {}
-        for tta in TTA_VIEWS:
-            results[name][tta] = split_metrics(EmotionClassifier(clf.model, tta).predict(split.images),
-                                               split.labels)
-    return results
+def split_probabilities(clf: EmotionClassifier, splits: dict[str, Split]) -> dict[str, dict[str, np.ndarray]]:
+    """N×7 probabilities per split for each set of test-time views (`TTA_VIEWS`), computed once for
+    both the scores of every set and the app's detailed PrivateTest metrics."""
+    return {name: {tta: EmotionClassifier(clf.model, tta).predict(split.images) for tta in TTA_VIEWS}
+            for name, split in splits.items()}
 
 
 def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os.PathLike | None = None) -> dict:
@@ -102,8 +98,7 @@ def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os
     clf = EmotionClassifier.load(lite_path)
     splits = load_fer2013(data or default_data_dir())
     test_splits = {s: splits[s] for s in SPLITS[1:] if s in splits}
-    private = splits["PrivateTest"]
-    private_probs = clf.predict(private.images)
+    probs = split_probabilities(clf, test_splits)
     training_file = model_path.with_name("training.json")  # written by `export`: one record per trained member
     members = json.loads(training_file.read_text())["members"] if training_file.exists() else []
     card = {
@@ -117,10 +112,11 @@ def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os
         "emotions": list(EMOTIONS),
         "valences": list(VALENCES),
         "class_counts": {name: split.class_counts() for name, split in splits.items()},
-        "metrics": evaluate_splits(clf, test_splits),
+        "metrics": {name: {tta: split_metrics(p, test_splits[name].labels) for tta, p in by_views.items()}
+                    for name, by_views in probs.items()},
         "app_tta": APP_TTA,
         "tta_views": TTA_DESCRIPTIONS,
-        "private_test": detailed_metrics(private_probs, private.labels),
+        "private_test": detailed_metrics(probs["PrivateTest"][APP_TTA], splits["PrivateTest"].labels),
         "training": {
             "cpu_hours": sum(m["cpu_seconds"] for m in members) / 3600,
             "wall_hours": sum(m["wall_seconds"] for m in members) / 3600,
