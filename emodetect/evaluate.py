@@ -117,22 +117,47 @@ def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os
         "app_tta": APP_TTA,
         "tta_views": TTA_DESCRIPTIONS,
         "private_test": detailed_metrics(probs["PrivateTest"][APP_TTA], splits["PrivateTest"].labels),
-        "training": {
-            "cpu_hours": sum(m["cpu_seconds"] for m in members) / 3600,
-            "wall_hours": sum(m["wall_seconds"] for m in members) / 3600,
-            "members": [{
-                "command": m["command"],
-                "config": m["config"],
-                "epochs": m["epochs_done"],
-                "chosen_epoch": m["best_epoch"],
-                "cpu_hours": m["cpu_seconds"] / 3600,
-                "wall_hours": m["wall_seconds"] / 3600,
-                "schedule_changes": m.get("schedule_changes", []),
-                "history": m["history"],
-            } for m in members],
-        },
+        "training": training_summary(members),
     }
     return _round(card)
+
+
+def training_summary(members: list[dict]) -> dict:
+    """The card's account of training from `export`'s records: every member's command and curve, and
+    the hours in all, a distilled member's teacher included (the student could not exist without it)."""
+    return {
+        "cpu_hours": sum(_with_teachers(m, "cpu_seconds") for m in members) / 3600,
+        "wall_hours": sum(_with_teachers(m, "wall_seconds") for m in members) / 3600,
+        "members": [_member_card(m) for m in members],
+    }
+
+
+def _with_teachers(record: dict, key: str) -> float:
+    """A run's CPU (or wall) seconds plus those its teacher cost, and its teacher's teacher's."""
+    teachers = record.get("teacher", {}).get("members", [])
+    return record[key] + sum(_with_teachers(t, key) for t in teachers)
+
+
+def _member_card(record: dict) -> dict:
+    """How one trained network was made, from its training record (`export`'s training.json)."""
+    card = {
+        "command": record["command"],
+        "config": record["config"],
+        "epochs": record["epochs_done"],
+        "chosen_epoch": record["best_epoch"],
+        "cpu_hours": record["cpu_seconds"] / 3600,
+        "wall_hours": record["wall_seconds"] / 3600,
+        "schedule_changes": record.get("schedule_changes", []),
+        "history": record["history"],
+    }
+    if "teacher" in record:  # distilled: what the teacher was and cost (None: it left no training record)
+        teachers = record["teacher"]["members"]
+        card["teacher"] = {
+            "model": record["teacher"]["model"],
+            "cpu_hours": sum(_with_teachers(t, "cpu_seconds") for t in teachers) / 3600 if teachers else None,
+            "members": [_member_card(t) for t in teachers],
+        }
+    return card
 
 
 def write_model_card(card: dict, path: str | os.PathLike = MODEL_CARD) -> None:

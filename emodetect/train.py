@@ -5,6 +5,7 @@ A run lives in one folder:
     best.keras         the model with the best PublicTest accuracy so far
     state.json         config, epochs done, per-epoch history, CPU seconds
     teacher.npy        (distillation only) the teacher's probabilities for each training face
+    teacher_training.json  (distillation only) the teacher's own training record, for its CPU hours
 Killing the process at any moment loses at most the epoch in progress;
 `--resume` continues from the last checkpoint with the same data order and the
 same augmentation draws as an uninterrupted run (both are keyed on seed and
@@ -33,6 +34,7 @@ from emodetect.labels import EMOTIONS
 from emodetect.preprocess import to_input
 
 NUM_CLASSES = len(EMOTIONS)
+TEACHER_RECORD = "teacher_training.json"
 
 
 @dataclass
@@ -89,6 +91,14 @@ def teacher_probabilities(teacher: str | os.PathLike, images: np.ndarray) -> np.
     from emodetect.classifier import EmotionClassifier
 
     return EmotionClassifier.load(teacher).predict(images)
+
+
+def _keep_teacher_record(teacher: str | os.PathLike, run_dir: Path) -> None:
+    """Copy the teacher's training record (`training.json` beside an exported model) into the run: a
+    student's cost includes its teacher's, and the teacher file may be replaced before the student ships."""
+    record = Path(teacher).with_name("training.json")
+    if record.exists():
+        _atomic_write(record.read_bytes(), run_dir / TEACHER_RECORD)
 
 
 def augment(images: tf.Tensor, seed: tf.Tensor, cfg: TrainConfig) -> tf.Tensor:
@@ -260,6 +270,7 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
     if cfg.teacher:  # computed once per run and kept, so a resume never depends on the teacher file again
         teacher_file = run_dir / "teacher.npy"
         if not teacher_file.exists():
+            _keep_teacher_record(cfg.teacher, run_dir)
             buffer = io.BytesIO()
             np.save(buffer, teacher_probabilities(cfg.teacher, train_split.images))
             _atomic_write(buffer.getvalue(), teacher_file)
@@ -315,7 +326,8 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
 def export_runs(run_dirs: Sequence[str | os.PathLike], model_path: str | os.PathLike) -> Path:
     """Ship one run, or several as an ensemble: each run's best-on-PublicTest model without optimizer
     state (several are averaged into one model), the `.tflite` that inference runs (beside it), and
-    the runs' training records (`training.json`, a list of members) for the model card."""
+    the runs' training records (`training.json`, a list of members, a distilled one with its teacher's
+    records) for the model card."""
     from emodetect.classifier import keras_to_lite
 
     run_dirs, model_path = [Path(d) for d in run_dirs], Path(model_path)
@@ -334,5 +346,10 @@ def export_runs(run_dirs: Sequence[str | os.PathLike], model_path: str | os.Path
     _atomic_write(keras_to_lite(model_path), model_path.with_suffix(".tflite"))
     records = [{**state, "command": "python -m emodetect train " + " ".join(state["config"]["command"][1:])}
                for state in states]
+    for record, run_dir in zip(records, run_dirs):
+        if record["config"].get("teacher"):  # members: the teacher's own records, [] if it had none
+            kept = run_dir / TEACHER_RECORD
+            record["teacher"] = {"model": record["config"]["teacher"],
+                                 "members": json.loads(kept.read_text())["members"] if kept.exists() else []}
     _atomic_write_json({"members": records}, model_path.with_name("training.json"))
     return model_path

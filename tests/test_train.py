@@ -79,13 +79,17 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, tmp_path):
 @pytest.mark.slow
 def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(fer_dir, fer, tmp_path):
     """`--teacher` mixes a trained model's probabilities into the targets. They are computed once and
-    kept in the run, so the run resumes after the teacher file is gone."""
+    kept in the run, with the teacher's training record, so the run resumes after the teacher file is
+    gone, and the student's model card counts the CPU hours its teacher took."""
     from emodetect.classifier import EmotionClassifier
+    from emodetect.evaluate import training_summary
     from emodetect.paths import LITE_MODEL
     from emodetect.train import _subset, epoch_dataset, load_state, prepare_batches
 
     teacher = tmp_path / "teacher.tflite"
     teacher.write_bytes(LITE_MODEL.read_bytes())
+    teacher_record = json.loads(LITE_MODEL.with_name("training.json").read_text())
+    teacher.with_name("training.json").write_text(json.dumps(teacher_record))
     run = tmp_path / "student"
     first = _train(run, "--data", str(fer_dir), *SMOKE[:4], "--epochs", "1", "--batch-size", "32", "--seed", "7",
                    "--teacher", str(teacher), "--distill-weight", "0.7")
@@ -107,6 +111,18 @@ def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(fer_dir, 
     np.testing.assert_allclose(targets.numpy(), 0.3 * np.eye(7)[faces.labels[order]] + 0.7 * kept[order], atol=1e-6)
 
     teacher.unlink()
+    teacher.with_name("training.json").unlink()
     longer = _train(run, "--resume", "--epochs", "2")
     out = longer.communicate(timeout=300)[0]
     assert longer.returncode == 0 and "epoch 2/2" in out, out[-2000:]
+
+    student = tmp_path / "shipped" / "model.keras"
+    done = subprocess.run([sys.executable, "-m", "emodetect", "export", "--run-dir", str(run), "--model", str(student)],
+                          cwd=PROJECT_DIR, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (member,) = json.loads(student.with_name("training.json").read_text())["members"]
+    assert member["teacher"] == {"model": str(teacher), "members": teacher_record["members"]}
+    summary = training_summary([member])
+    teacher_hours = sum(m["cpu_seconds"] for m in teacher_record["members"]) / 3600
+    assert summary["members"][0]["teacher"]["cpu_hours"] == pytest.approx(teacher_hours)
+    assert summary["cpu_hours"] == pytest.approx(member["cpu_seconds"] / 3600 + teacher_hours)

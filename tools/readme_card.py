@@ -39,20 +39,36 @@ def render(card: dict) -> str:
                                                  for tta in card["tta_views"]) + " |")
     members = t["members"]
     ensemble = f"{len(members)} networks, their probabilities averaged; each with " if len(members) > 1 else ""
+    teachers = " (its teacher's included)" if any("teacher" in m for m in members) else ""
     lines += [
         "",
         f"PrivateTest 3-class valence accuracy {p['valence_accuracy']:.2%}; expected calibration error "
         f"{p['calibration']['ece']:.3f}. Trained ({ensemble}the weights of its best epoch on PublicTest) in "
-        f"{t['cpu_hours']:.2f} CPU hours ({t['wall_hours']:.2f} h wall) on 2 CPU cores:",
+        f"{t['cpu_hours']:.2f} CPU hours{teachers} ({t['wall_hours']:.2f} h wall) on 2 CPU cores:",
         "",
     ]
     for m in members:
-        lines.append(f"    {m['command']}")
-        lines.append(f"    # {m['epochs']} epochs, chosen epoch {m['chosen_epoch']}, {m['cpu_hours']:.2f} CPU hours")
-        for change in m["schedule_changes"]:
-            lines.append(f"    # resumed after epoch {change['at_epoch']} with: --resume --epochs "
-                         f"{change['epochs_after']}")
+        lines += commands(m, "    ")
     return "\n".join(lines)
+
+
+def commands(member: dict, indent: str) -> list[str]:
+    """The command that trained a network, what it cost, and, if it was distilled, its teacher's."""
+    lines = [f"{indent}{member['command']}",
+             f"{indent}# {member['epochs']} epochs, chosen epoch {member['chosen_epoch']}, "
+             f"{member['cpu_hours']:.2f} CPU hours"]
+    for change in member["schedule_changes"]:
+        lines.append(f"{indent}# resumed after epoch {change['at_epoch']} with: --resume --epochs "
+                     f"{change['epochs_after']}")
+    teacher = member.get("teacher")
+    if teacher and teacher["cpu_hours"] is None:
+        lines.append(f"{indent}# its teacher, {teacher['model']}, left no training record: its hours are not counted")
+    elif teacher:
+        lines.append(f"{indent}# its teacher, {teacher['model']} at the time, took {teacher['cpu_hours']:.2f} "
+                     "CPU hours:")
+        for t in teacher["members"]:
+            lines += commands(t, indent + "    ")
+    return lines
 
 
 def updated(readme: str, card: dict) -> str:
