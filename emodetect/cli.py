@@ -93,7 +93,7 @@ def _train(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from emodetect.train import export_runs
 
-    print(export_runs(args.run_dir, args.model))
+    print(export_runs(args.run_dir, args.model, args.member))
     return 0
 
 
@@ -155,8 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(run=_train)
 
     x = commands.add_parser("export", help="ship a run's best model to models/ (with its training record)")
-    x.add_argument("--run-dir", required=True, action="append",
+    x.add_argument("--run-dir", action="append", default=[],
                    help="a finished run; give it several times to ship the runs' ensemble (probabilities averaged)")
+    x.add_argument("--member", action="append", default=[], metavar="MODEL.keras",
+                   help="a single network exported before (its training.json beside it), e.g. models/emodetect.keras, "
+                        "to average with the runs")
     x.add_argument("--model", default=str(KERAS_MODEL), help="where to write the .keras (the .tflite goes beside it)")
     x.set_defaults(run=_export)
 

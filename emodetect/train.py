@@ -30,6 +30,7 @@ import numpy as np
 from emodetect import models
 from emodetect._tensorflow import keras, tf
 from emodetect.data import Split, load_fer2013
+from emodetect.errors import InputError
 from emodetect.labels import EMOTIONS
 from emodetect.preprocess import to_input
 
@@ -323,33 +324,49 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
     return state
 
 
-def export_runs(run_dirs: Sequence[str | os.PathLike], model_path: str | os.PathLike) -> Path:
-    """Ship one run, or several as an ensemble: each run's best-on-PublicTest model without optimizer
-    state (several are averaged into one model), the `.tflite` that inference runs (beside it), and
-    the runs' training records (`training.json`, a list of members, a distilled one with its teacher's
-    records) for the model card."""
+def export_runs(run_dirs: Sequence[str | os.PathLike], model_path: str | os.PathLike,
+                exported: Sequence[str | os.PathLike] = ()) -> Path:
+    """Ship one run, or several networks as an ensemble: each run's best-on-PublicTest model without
+    optimizer state, and any model exported before (`exported`, e.g. the shipped one), averaged into one
+    model; the `.tflite` that inference runs (beside it); and the training records (`training.json`, a
+    list of members, a distilled one with its teacher's records) for the model card."""
     from emodetect.classifier import keras_to_lite
 
-    run_dirs, model_path = [Path(d) for d in run_dirs], Path(model_path)
-    states = [load_state(d) for d in run_dirs]
-    members = []
-    for i, (run_dir, state) in enumerate(zip(run_dirs, states), 1):
-        member = models.build(state["config"]["arch"])
-        member.set_weights(keras.models.load_model(run_dir / "best.keras").get_weights())
-        members.append(member if len(run_dirs) == 1 else keras.Model(member.input, member.output,
-                                                                      name=f"{member.name}_{i}"))
-    archs = sorted({state["config"]["arch"] for state in states})
-    shipped = members[0] if len(members) == 1 else models.average(
-        members, name=f"ensemble_of_{len(members)}_{'_'.join(archs)}")
+    members = [_run_member(Path(d)) for d in run_dirs] + [_exported_member(Path(m)) for m in exported]
+    if not members:
+        raise InputError("nothing to export: give --run-dir or --member")
+    networks, records = [m for m, _ in members], [r for _, r in members]
+    archs = sorted({record["config"]["arch"] for record in records})
+    shipped = networks[0] if len(networks) == 1 else models.average(
+        [keras.Model(n.input, n.output, name=f"{n.name}_{i}") for i, n in enumerate(networks, 1)],
+        name=f"ensemble_of_{len(networks)}_{'_'.join(archs)}")
+    model_path = Path(model_path)  # written only now: it may be one of `exported`
     model_path.parent.mkdir(parents=True, exist_ok=True)
     _atomic_save(shipped, model_path)
     _atomic_write(keras_to_lite(model_path), model_path.with_suffix(".tflite"))
-    records = [{**state, "command": "python -m emodetect train " + " ".join(state["config"]["command"][1:])}
-               for state in states]
-    for record, run_dir in zip(records, run_dirs):
-        if record["config"].get("teacher"):  # members: the teacher's own records, [] if it had none
-            kept = run_dir / TEACHER_RECORD
-            record["teacher"] = {"model": record["config"]["teacher"],
-                                 "members": json.loads(kept.read_text())["members"] if kept.exists() else []}
     _atomic_write_json({"members": records}, model_path.with_name("training.json"))
     return model_path
+
+
+def _run_member(run_dir: Path) -> tuple[keras.Model, dict]:
+    """A run's best model without optimizer state, and its training record."""
+    state = load_state(run_dir)
+    network = models.build(state["config"]["arch"])
+    network.set_weights(keras.models.load_model(run_dir / "best.keras").get_weights())
+    record = {**state, "command": "python -m emodetect train " + " ".join(state["config"]["command"][1:])}
+    if state["config"].get("teacher"):  # members: the teacher's own records, [] if it had none
+        kept = run_dir / TEACHER_RECORD
+        record["teacher"] = {"model": state["config"]["teacher"],
+                             "members": json.loads(kept.read_text())["members"] if kept.exists() else []}
+    return network, record
+
+
+def _exported_member(path: Path) -> tuple[keras.Model, dict]:
+    """A single network that `export` wrote before, with the record in the training.json beside it."""
+    record_file = path.with_name("training.json")
+    if not path.is_file() or not record_file.is_file():
+        raise InputError(f"{path}: not an exported model with its training.json beside it")
+    records = json.loads(record_file.read_text())["members"]
+    if len(records) != 1:
+        raise InputError(f"{path} is an ensemble of {len(records)} networks; give its runs instead")
+    return keras.models.load_model(path, compile=False, safe_mode=True), records[0]

@@ -61,19 +61,34 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, tmp_path):
                                    rtol=1e-4, err_msg=key)
     assert got["cpu_seconds"] > 0
 
-    # Both runs shipped as an ensemble: one .keras and one .tflite that average the two members.
+    # Both runs and the shipped model as an ensemble: one .keras and one .tflite that average the three.
+    from emodetect.paths import KERAS_MODEL
+    from emodetect.train import load_state
+
     shipped = tmp_path / "shipped" / "model.keras"
     done = subprocess.run([sys.executable, "-m", "emodetect", "export", "--run-dir", str(killed), "--run-dir",
-                           str(reference), "--model", str(shipped)], cwd=PROJECT_DIR, capture_output=True, text=True)
+                           str(reference), "--member", str(KERAS_MODEL), "--model", str(shipped)],
+                          cwd=PROJECT_DIR, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     from emodetect.classifier import EmotionClassifier
 
     faces = np.random.default_rng(0).integers(0, 256, (8, 48, 48), dtype=np.uint8)
-    members = [EmotionClassifier.load(run / "best.keras", tta="plain").predict(faces) for run in (killed, reference)]
+    members = [EmotionClassifier.load(model, tta="plain").predict(faces)
+               for model in (killed / "best.keras", reference / "best.keras", KERAS_MODEL)]
     ensemble = EmotionClassifier.load(shipped.with_suffix(".tflite"), tta="plain").predict(faces)
-    np.testing.assert_allclose(ensemble, (members[0] + members[1]) / 2, atol=0.02)  # int8 weights: close, not equal
+    np.testing.assert_allclose(ensemble, np.mean(members, axis=0), atol=0.02)  # int8 weights: close, not equal
     record = json.loads(shipped.with_name("training.json").read_text())
-    assert [m["epochs_done"] for m in record["members"]] == [3, 3]
+    shipped_record = json.loads(KERAS_MODEL.with_name("training.json").read_text())["members"][0]
+    assert record["members"][:2] == [{**load_state(run), "command": record["members"][i]["command"]}
+                                      for i, run in enumerate((killed, reference))]
+    assert record["members"][2] == shipped_record
+
+    # An ensemble is not a member (its members would be weighted unequally): one clear error line.
+    nested = subprocess.run([sys.executable, "-m", "emodetect", "export", "--member", str(shipped),
+                             "--model", str(tmp_path / "nested.keras")],
+                            cwd=PROJECT_DIR, capture_output=True, text=True)
+    assert nested.returncode == 2 and nested.stderr.strip().splitlines() == [
+        f"error: {shipped} is an ensemble of 3 networks; give its runs instead"]
 
 
 @pytest.mark.slow
