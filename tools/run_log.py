@@ -1,9 +1,12 @@
 """Print a run's entry for models/runs.md from its state.json (numbers from the run, not typed in).
 
-    python tools/run_log.py runs/NAME [--card models/model_card.json]
+    python tools/run_log.py runs/NAME [--card models/model_card.json] [--views]
 
 With --card (the card `python -m emodetect evaluate` wrote for this run's exported
-model), the entry also gives that model's PrivateTest accuracy.
+model), the entry also gives that model's PrivateTest accuracy. With --views, it
+gives the PublicTest accuracy of the run's best model (converted as `export` does)
+with each set of test-time views: what decides whether a finished run ships, measured
+without touching PrivateTest.
 """
 
 from __future__ import annotations
@@ -13,10 +16,23 @@ import json
 from pathlib import Path
 
 
+def public_by_views(run_dir: Path) -> str:
+    from emodetect.classifier import TTA_VIEWS, EmotionClassifier
+    from emodetect.data import load_fer2013
+    from emodetect.paths import default_data_dir
+
+    public = load_fer2013(default_data_dir())["PublicTest"]
+    model = EmotionClassifier.load(run_dir / "best.keras").model
+    scores = {tta: (EmotionClassifier(model, tta).predict(public.images).argmax(1) == public.labels).mean()
+              for tta in TTA_VIEWS}
+    return ", ".join(f"{tta} {accuracy:.4f}" for tta, accuracy in scores.items())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--card", type=Path, help="model card of this run's exported model")
+    parser.add_argument("--views", action="store_true", help="score the best model on PublicTest per set of views")
     args = parser.parse_args()
     state = json.loads((args.run_dir / "state.json").read_text())
     cfg = state["config"]
@@ -41,6 +57,8 @@ def main() -> None:
     print(f"- {state['cpu_seconds'] / 3600:.2f} CPU hours, {state['wall_seconds'] / 3600:.2f} h wall; best PublicTest "
           f"{state['best_public_accuracy']:.4f} at epoch {state['best_epoch']}"
           + private)
+    if args.views:
+        print(f"- its best model on PublicTest (LiteRT), by test-time views: {public_by_views(args.run_dir)}")
     print("\n| epoch | CPU hours (approx.) | train acc | PublicTest acc | PublicTest loss |")
     print("|---|---|---|---|---|")
     for h in history:
