@@ -257,7 +257,7 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
         state = load_state(run_dir)
         cfg = TrainConfig(**state["config"])
     elif resume:
-        raise FileNotFoundError(f"{checkpoint}: nothing to resume")
+        raise InputError(f"{checkpoint}: nothing to resume (no checkpoint in this run folder)")
     else:
         state = {"config": asdict(cfg), "epochs_done": 0, "history": [], "cpu_seconds": 0.0,
                  "wall_seconds": 0.0, "best_epoch": None, "best_public_accuracy": -1.0}
@@ -281,7 +281,7 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
     y_public = keras.utils.to_categorical(public.labels, NUM_CLASSES)
     steps_per_epoch = len(batches.y) // cfg.batch_size
     if steps_per_epoch == 0:
-        raise ValueError(f"{len(batches.y)} training images is fewer than one batch of {cfg.batch_size}")
+        raise InputError(f"{len(batches.y)} training images is fewer than one batch of {cfg.batch_size}")
 
     keras.utils.set_random_seed(cfg.seed)
     if resume:

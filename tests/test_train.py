@@ -141,3 +141,13 @@ def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(fer_dir, 
     teacher_hours = sum(m["cpu_seconds"] for m in teacher_record["members"]) / 3600
     assert summary["members"][0]["teacher"]["cpu_hours"] == pytest.approx(teacher_hours)
     assert summary["cpu_hours"] == pytest.approx(member["cpu_seconds"] / 3600 + teacher_hours)
+
+
+def test_resuming_a_run_that_never_started_is_one_error_line(tmp_path):
+    missing = tmp_path / "never-started"
+    done = _train(missing, "--resume")
+    out = done.communicate(timeout=120)[0]
+    assert done.returncode == 2
+    assert out.strip().splitlines()[-1] == (f"error: {missing / 'checkpoint.keras'}: nothing to resume "
+                                            "(no checkpoint in this run folder)")
+    assert "Traceback" not in out
