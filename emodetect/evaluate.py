@@ -150,13 +150,11 @@ def _member_card(record: dict) -> dict:
         "schedule_changes": record.get("schedule_changes", []),
         "history": record["history"],
     }
-    if "teacher" in record:  # distilled: what the teacher was and cost (None: it left no training record)
+    if "teacher" in record:  # distilled: what the teacher was and cost
         teachers = record["teacher"]["members"]
-        card["teacher"] = {
-            "model": record["teacher"]["model"],
-            "cpu_hours": sum(_with_teachers(t, "cpu_seconds") for t in teachers) / 3600 if teachers else None,
-            "members": [_member_card(t) for t in teachers],
-        }
+        card["teacher"] = {"model": record["teacher"]["model"], **training_summary(teachers)}
+        if not teachers:  # it left no training record: its hours are unknown, not zero
+            card["teacher"]["cpu_hours"] = card["teacher"]["wall_hours"] = None
     return card
 
 

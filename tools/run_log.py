@@ -17,15 +17,14 @@ from pathlib import Path
 
 
 def public_by_views(run_dir: Path) -> str:
-    from emodetect.classifier import TTA_VIEWS, EmotionClassifier
+    from emodetect.classifier import EmotionClassifier
     from emodetect.data import load_fer2013
+    from emodetect.evaluate import split_metrics, split_probabilities
     from emodetect.paths import default_data_dir
 
     public = load_fer2013(default_data_dir())["PublicTest"]
-    model = EmotionClassifier.load(run_dir / "best.keras").model
-    scores = {tta: (EmotionClassifier(model, tta).predict(public.images).argmax(1) == public.labels).mean()
-              for tta in TTA_VIEWS}
-    return ", ".join(f"{tta} {accuracy:.4f}" for tta, accuracy in scores.items())
+    by_views = split_probabilities(EmotionClassifier.load(run_dir / "best.keras"), {"PublicTest": public})["PublicTest"]
+    return ", ".join(f"{tta} {split_metrics(probs, public.labels)['accuracy']:.4f}" for tta, probs in by_views.items())
 
 
 def main() -> None:
