@@ -1,9 +1,10 @@
 """Per-frame speed of the live pipeline, ours beside the `fer` package's, in one run.
 
 Frames: the first 200 of talking_woman.mp4, resized to 640×480 (one face each).
-Ours: EmotionDetector(preset="webcam") — detection, classification (crop + CNN
-with its four test-time views), drawing. Theirs: fer's Haar cascade + mini-Xception (its own
-code, in benchmarks/.peer-venv; see peer.py). Medians over the frames.
+Ours: what the webcam callback runs (`live.FrameAnalyser` on EmotionDetector(preset="webcam")) —
+detection, classification (crop + CNN with its four test-time views), smoothing, drawing.
+Theirs: fer's Haar cascade + mini-Xception (its own code, in benchmarks/.peer-venv; see
+peer.py). Medians over the frames.
 
     python -m benchmarks.frame_pipeline [--n 200]     (from the project root)
 """
@@ -21,10 +22,12 @@ from benchmarks.peer import run_peer
 from emodetect import faces as face_detection
 from emodetect.detector import EmotionDetector
 from emodetect.draw import annotate
+from emodetect.live import FrameAnalyser
 from emodetect.paths import PROJECT_DIR
 from emodetect.video import iter_frames
 
 VIDEO = PROJECT_DIR.parent / "shared" / "data" / "media" / "talking_woman.mp4"
+FPS = 30  # the frames' pace for the analyser's smoothing
 
 
 def frames_640x480(n: int) -> list[np.ndarray]:
@@ -38,24 +41,25 @@ def frames_640x480(n: int) -> list[np.ndarray]:
 
 def ours(frames: list[np.ndarray]) -> dict:
     det = EmotionDetector.load(preset="webcam")
+    analyser = FrameAnalyser(det)
     for frame in frames[:5]:  # warm-up: traces the classifier, creates the interpreters
         annotate(frame, det.detect(frame))
     detect_ms, classify_ms, draw_ms, total_ms, found = [], [], [], [], 0
-    for frame in frames:
+    for i, frame in enumerate(frames):
         t0 = time.perf_counter()
         faces = det.find_faces(frame)
         t1 = time.perf_counter()
         gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
         det.classifier.predict([face_detection.crop(gray, f, det.crop_margin, det.level_eyes) for f in faces])
         t2 = time.perf_counter()
-        results = det.detect(frame)  # the real call, for drawing (and the total below)
+        results = analyser(frame, i / FPS)  # the webcam callback's call: the total below
         t3 = time.perf_counter()
-        annotate(frame, results, copy=False)
+        annotate(frame, results, copy=False)  # drawing alone (drawn over again)
         t4 = time.perf_counter()
         detect_ms.append((t1 - t0) * 1e3)
         classify_ms.append((t2 - t1) * 1e3)
         draw_ms.append((t4 - t3) * 1e3)
-        total_ms.append((t4 - t2) * 1e3)  # detect() + annotate(), as the webcam callback runs them
+        total_ms.append((t3 - t2) * 1e3)
         found += bool(results)
     return {"detect": statistics.median(detect_ms), "classify": statistics.median(classify_ms),
             "draw": statistics.median(draw_ms), "total": statistics.median(total_ms), "found": found}
@@ -75,7 +79,7 @@ def main() -> None:
     print("| measure | emodetect | fer | ours / fer |")
     print("|---|---|---|---|")
     for key, name in [("detect", "detection ms"), ("classify", "classification ms"),
-                      ("total", "detection + classification (+ drawing for ours) ms")]:
+                      ("total", "detection + classification (+ smoothing, drawing for ours) ms")]:
         print(f"| {name} | {mine[key]:.2f} | {theirs[key]:.2f} | {mine[key] / theirs[key]:.2f} |")
     print(f"| drawing ms | {mine['draw']:.2f} | – | – |")
     print(f"| frames per second | {1000 / mine['total']:.0f} | {1000 / theirs['total']:.0f} | "

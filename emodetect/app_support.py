@@ -27,6 +27,8 @@ from emodetect.limits import MAX_VIDEO_SECONDS, duration_text
 from emodetect.paths import MODEL_CARD
 
 if TYPE_CHECKING:
+    from streamlit.delta_generator import DeltaGenerator
+
     from emodetect.detector import EmotionDetector, FaceResult
     from emodetect.video import Progress, VideoAnalysis
 
@@ -56,6 +58,13 @@ PAGES = [
 def setup_page(title: str) -> None:
     """The same tab title, icon and wide layout on every page (must be a page's first Streamlit call)."""
     st.set_page_config(page_title=f"{title} · emodetect", page_icon="🙂", layout="wide")
+
+
+def smoothing_slider(where: DeltaGenerator) -> float:
+    """The Video and Webcam pages' "Smoothing (seconds)" control (default: `video.Tracker`'s 0.5 s)."""
+    return float(where.slider("Smoothing (seconds)", min_value=0.0, max_value=3.0, value=0.5, step=0.1,
+                              help="Averages each face's emotions over about this much time, so single-frame "
+                                   "flickers do not dominate. 0 turns smoothing off."))
 
 
 def model_card() -> dict:

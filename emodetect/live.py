@@ -1,8 +1,8 @@
 """The webcam page's plumbing, kept free of Streamlit and WebRTC so it can be unit-tested.
 
 streamlit-webrtc calls the page's frame callback on a worker thread, where
-`st.*` calls do not work. The callback therefore only draws on the frame and
-`offer`s one small `LiveRecord` to a bounded `queue.Queue`; the page drains
+`st.*` calls do not work. The callback therefore only has a `FrameAnalyser`
+draw on the frame and `offer`s one small `LiveRecord` to a bounded `queue.Queue`; the page drains
 that queue into a `LiveStats` every half second and charts the last 30 s.
 Nothing in the callback waits: a full queue drops the record, and with
 `async_processing=True` streamlit-webrtc itself skips the frames that arrive
@@ -40,12 +40,17 @@ import queue
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from emodetect.draw import annotate
 from emodetect.labels import EMOTIONS
+from emodetect.video import Tracker, smoothed
+
+if TYPE_CHECKING:
+    from emodetect.detector import EmotionDetector, FaceResult
 
 ICE_SERVERS_ENV = "EMODETECT_ICE_SERVERS"
 ICE_SERVERS_SECRET = "ice_servers"
@@ -68,6 +73,35 @@ class LiveRecord:
         """A record from `EmotionDetector.detect`'s results (largest face first)."""
         probs = tuple(float(p) for p in faces[0].probs) if faces else None
         return cls(time, tuple(f.label for f in faces), probs, ms)
+
+
+class FrameAnalyser:
+    """The webcam callback's work on one frame: find the faces, smooth each one's emotions over time
+    and draw them onto the frame.
+
+    Smoothing is the video page's (`video.Tracker`: a time constant in seconds), so a talking face's
+    label does not flicker several times a second. One analyser per stream: the tracker remembers
+    that stream's faces. The page may change `smoothing_s` between frames.
+    """
+
+    def __init__(self, detector: EmotionDetector, smoothing_s: float = Tracker.smoothing_s):
+        self.detector = detector
+        self.tracker = Tracker(smoothing_s=smoothing_s)
+
+    @property
+    def smoothing_s(self) -> float:
+        return self.tracker.smoothing_s
+
+    @smoothing_s.setter
+    def smoothing_s(self, seconds: float) -> None:
+        self.tracker.smoothing_s = seconds
+
+    def __call__(self, image: np.ndarray, time_s: float) -> list[FaceResult]:
+        """Draw on `image` (RGB, in place) and return its faces, largest first, with smoothed probabilities."""
+        faces = self.detector.detect(image)
+        shown = smoothed(faces, self.tracker.update(time_s, faces))
+        annotate(image, shown, copy=False)
+        return shown
 
 
 def new_queue(size: int = QUEUE_SIZE) -> queue.Queue[LiveRecord]:

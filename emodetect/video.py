@@ -14,6 +14,7 @@ PyAV release the GIL), and only one small row per face and frame is kept.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import queue
@@ -287,6 +288,12 @@ class Tracker:
         return out
 
 
+def smoothed(faces: list[FaceResult], tracked: list[tuple[int, np.ndarray]]) -> list[FaceResult]:
+    """`faces` with the smoothed probabilities `Tracker.update` gave them: what the drawings show,
+    so a box's label does not flicker from frame to frame."""
+    return [dataclasses.replace(face, probs=probs) for face, (_, probs) in zip(faces, tracked)]
+
+
 @dataclass
 class VideoAnalysis:
     """The result of `analyze_video`: the clip's header, the timeline, and what was written."""
@@ -388,8 +395,8 @@ def analyze_video(path: str | os.PathLike, detector: EmotionDetector, every: int
                 if writer is None:
                     h, w = frame.image.shape[:2]
                     writer = AnnotatedWriter(annotated_path, w, h, (fps or (info.fps / every)) or 30.0)
-                smoothed_view = [FaceResult(f.box, f.keypoints, f.score, s) for f, (_, s) in zip(results, tracked)]
-                writer.write(annotate(frame.image, smoothed_view, ids=[i for i, _ in tracked], copy=False))
+                writer.write(annotate(frame.image, smoothed(results, tracked), ids=[i for i, _ in tracked],
+                                      copy=False))
             analyzed += 1
             if progress is not None and progress(analyzed, max(expected, analyzed),
                                                  time.perf_counter() - start) is False:

@@ -36,9 +36,7 @@ sampling_col, fps_col, smoothing_col = st.columns(3)
 sampling = sampling_col.radio("Frames to analyse", [EVERY_FRAME, PER_SECOND], horizontal=True,
                               help="Analysing a few frames per second finishes much sooner on long clips.")
 fps = fps_col.number_input(PER_SECOND, min_value=1, max_value=30, value=5, disabled=sampling == EVERY_FRAME)
-smoothing = smoothing_col.slider("Smoothing (seconds)", min_value=0.0, max_value=3.0, value=0.5, step=0.1,
-                                 help="Averages each face's emotions over about this much time, so single-frame "
-                                      "flickers do not dominate. 0 turns smoothing off.")
+smoothing = app_support.smoothing_slider(smoothing_col)
 
 if upload is not None:
     name, data, path = upload.name, upload.getvalue(), None
@@ -64,7 +62,7 @@ if start:
     try:
         st.session_state[RESULT] = app_support.analyse_clip(
             name, data=data, path=path, fps=None if sampling == EVERY_FRAME else float(fps),
-            smoothing_s=float(smoothing), progress=show_progress)
+            smoothing_s=smoothing, progress=show_progress)
     except InputError as e:
         st.error(str(e))
     finally:

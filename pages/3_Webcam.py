@@ -13,15 +13,14 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from emodetect import app_support, charts, live
-from emodetect.draw import annotate
 
 CHART_POINTS = 300  # per line: 30 s at 10 fps; more only makes each half-second refresh heavier
 
 app_support.setup_page("Webcam")
 st.title("Live emotions from your webcam")
-st.write("Click **START** and allow the camera. Each face gets a box and its most likely emotion; the chart "
-         f"follows the largest face over the last {live.WINDOW_S:.0f} seconds. Frames are analysed on the server "
-         "and never stored.")
+st.write("Click **START** and allow the camera. Each face gets a box and its most likely emotion, smoothed "
+         f"over time; the chart follows the largest face over the last {live.WINDOW_S:.0f} seconds. Frames are "
+         "analysed on the server and never stored.")
 
 try:
     rtc_configuration = app_support.rtc_configuration()
@@ -29,28 +28,29 @@ except ValueError as e:
     st.error(str(e))
     st.stop()
 
-detector = app_support.webcam_detector()
 live.quiet_frame_drops()
 if "webcam_records" not in st.session_state:
     st.session_state.webcam_records = live.new_queue()
+    st.session_state.webcam_analyser = live.FrameAnalyser(app_support.webcam_detector())
     st.session_state.webcam_stats = live.LiveStats()
     st.session_state.webcam_playing = False
 records: queue.Queue[live.LiveRecord] = st.session_state.webcam_records
 stats: live.LiveStats = st.session_state.webcam_stats
+analyser: live.FrameAnalyser = st.session_state.webcam_analyser
 
 
 def callback(frame: av.VideoFrame) -> av.VideoFrame:
-    """Detect, draw and report one frame. Runs on a WebRTC worker thread, so no `st.*` calls here.
+    """Analyse, draw and report one frame. Runs on a WebRTC worker thread, so no `st.*` calls here.
 
     With async_processing, streamlit-webrtc gives it only the newest frame and skips those that
     arrived meanwhile, so a slow frame never makes the video lag.
     """
     start = time.perf_counter()
     image = frame.to_ndarray(format="rgb24")
-    faces = detector.detect(image)
-    annotate(image, faces, copy=False)
+    now = time.time()
+    faces = analyser(image, now)
     out = av.VideoFrame.from_ndarray(image, format="rgb24")
-    live.offer(records, live.LiveRecord.from_faces(faces, time.time(), (time.perf_counter() - start) * 1000))
+    live.offer(records, live.LiveRecord.from_faces(faces, now, (time.perf_counter() - start) * 1000))
     return out
 
 
@@ -64,6 +64,7 @@ with video_col:
         async_processing=True,
         rtc_configuration=rtc_configuration,
     )
+    analyser.smoothing_s = app_support.smoothing_slider(st)
 playing = ctx.state.playing
 if playing and not st.session_state.webcam_playing:  # a new stream: start the chart afresh
     stats.drain(records)
