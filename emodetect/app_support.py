@@ -42,14 +42,14 @@ class Page:
 
 
 PAGES = [
-    Page("pages/0_Home.py", "Home", ":material/home:", "What the demo does and how good the model is."),
-    Page("pages/1_Image.py", "Image", ":material/image:",
+    Page("app_pages/0_Home.py", "Home", ":material/home:", "What the demo does and how good the model is."),
+    Page("app_pages/1_Image.py", "Image", ":material/image:",
          "Upload a photo or pick a sample: every face is boxed and labelled, with a chart of its probabilities. "
          "Switch between 7 emotions and 3 valences; download the picture and the results."),
-    Page("pages/2_Video.py", "Video", ":material/movie:",
+    Page("app_pages/2_Video.py", "Video", ":material/movie:",
          "Upload a short clip and follow the emotions of each face over time."),
-    Page("pages/3_Webcam.py", "Webcam", ":material/videocam:", "Live emotions from your camera, in the browser."),
-    Page("pages/4_Dataset_explorer.py", "Dataset explorer", ":material/bar_chart:",
+    Page("app_pages/3_Webcam.py", "Webcam", ":material/videocam:", "Live emotions from your camera, in the browser."),
+    Page("app_pages/4_Dataset_explorer.py", "Dataset explorer", ":material/bar_chart:",
          "How the model was trained and how it does on FER-2013: class balance, confusion matrices, per-class scores, "
          "training curves and calibration. Point it at your copy of FER-2013 to see the faces themselves."),
 ]

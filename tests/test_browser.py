@@ -14,8 +14,9 @@ import math
 
 import pytest
 
+from emodetect.app_support import PAGES as APP_PAGES
 from emodetect.labels import EMOTIONS
-from emodetect.paths import PROJECT_DIR
+from tests import browser_support
 from tests.browser_support import (
     CHROMIUM,
     METRICS_JS,
@@ -37,15 +38,14 @@ pytestmark = [
 ]
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-# (screenshot name, URL path, title); the video page is tested once its file exists.
+# (screenshot name, URL path, title)
 PAGES = [
     ("home", "", "emodetect: emotions in faces"),
     ("image", "Image", "Emotions in a photo"),
+    ("video", "Video", "Emotions in a video"),
     ("webcam", "Webcam", "Live emotions from your webcam"),
     ("explorer", "Dataset_explorer", "FER-2013 and the model"),
 ]
-if (PROJECT_DIR / "pages" / "2_Video.py").is_file():
-    PAGES.insert(2, ("video", "Video", None))
 
 
 @pytest.mark.parametrize(("name", "path", "title"), PAGES, ids=[p[0] for p in PAGES])
@@ -53,10 +53,24 @@ def test_every_page_loads_without_an_exception(page, app_url, name, path, title)
     open_page(page, app_url, path)
     heading = page.locator("h1").first
     heading.wait_for()
-    if title is not None:
-        assert heading.inner_text() == title
+    assert heading.inner_text() == title
     assert_no_exception(page)
     screenshot(page, name)
+
+
+def test_a_page_opened_first_after_a_restart_has_the_apps_sidebar(browser, tmp_path):
+    """A tab on /Webcam reloaded after the server restarts: the page's own sidebar (icons, five pages),
+    not Streamlit's listing of a pages folder with an extra "app" entry."""
+    with browser_support.app_server(tmp_path / "server.log") as fresh:
+        page = new_page(browser)
+        try:
+            open_page(page, fresh.url, "Webcam")
+            page.locator("h1").first.wait_for()
+            entries = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+        finally:
+            page.context.close()
+    icons = [p.icon.strip(":").removeprefix("material/") for p in APP_PAGES]
+    assert [entry.split(None, 1) for entry in entries] == [[icon, p.title] for icon, p in zip(icons, APP_PAGES)]
 
 
 def test_image_page_finds_six_faces_in_the_group_selfie(page, app_url, media_dir):
