@@ -86,7 +86,7 @@ def live_panel() -> None:
     now = time.time() if playing else None
     emotion_col, faces_col, fps_col = st.columns([3, 2, 3])  # room for "surprise" and "Processing FPS"
     emotion_col.metric("Emotion", latest.labels[0] if latest.labels else "no face",
-                       help="The most likely emotion of the largest face in the latest analysed frame.")
+                       help="The largest face's most likely emotion in the latest analysed frame, after smoothing.")
     faces_col.metric("Faces", len(latest.labels))
     fps_col.metric("Processing FPS", f"{stats.fps(now):.1f}",
                    help="Frames analysed per second over the last few seconds. Frames that arrive while the "
