@@ -61,8 +61,10 @@ def setup_page(title: str) -> None:
 
 
 def smoothing_slider(where: DeltaGenerator) -> float:
-    """The Video and Webcam pages' "Smoothing (seconds)" control (default: `video.Tracker`'s 0.5 s)."""
-    return float(where.slider("Smoothing (seconds)", min_value=0.0, max_value=3.0, value=0.5, step=0.1,
+    """The Video and Webcam pages' "Smoothing (seconds)" control, starting at `video.Tracker`'s default."""
+    from emodetect.video import Tracker
+
+    return float(where.slider("Smoothing (seconds)", min_value=0.0, max_value=3.0, value=Tracker.smoothing_s, step=0.1,
                               help="Averages each face's emotions over about this much time, so single-frame "
                                    "flickers do not dominate. 0 turns smoothing off."))
 
