@@ -196,8 +196,8 @@ class VideoResult:
     mp4: bytes  # the annotated clip, H.264 MP4
 
 
-def analyse_clip(name: str, data: bytes | None = None, path: Path | None = None, fps: float | None = None,
-                 smoothing_s: float = 0.5, progress: Progress | None = None) -> VideoResult:
+def analyse_clip(name: str, smoothing_s: float, data: bytes | None = None, path: Path | None = None,
+                 fps: float | None = None, progress: Progress | None = None) -> VideoResult:
     """Analyse an uploaded clip (`data`) or a file on disk (`path`) with `video_detector()`.
 
     The upload and the outputs live in a temporary folder removed on return, so

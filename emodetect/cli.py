@@ -49,13 +49,14 @@ def _progress_bar(done: int, total: int, elapsed: float) -> None:
 
 def _video(args: argparse.Namespace) -> int:
     from emodetect.detector import EmotionDetector, face_limit_note
-    from emodetect.video import analyze_video, probe
+    from emodetect.video import Tracker, analyze_video, probe
 
     if args.every is not None and args.fps is not None:
         raise InputError("use --every or --fps, not both")
     probe(args.path)  # a file that is not a video fails here, before the model loads
     detector = EmotionDetector.load(args.model, preset="video")
-    analysis = analyze_video(args.path, detector, every=args.every or 1, fps=args.fps, smoothing_s=args.smoothing,
+    analysis = analyze_video(args.path, detector, every=args.every or 1, fps=args.fps,
+                             smoothing_s=Tracker.smoothing_s if args.smoothing is None else args.smoothing,
                              annotated_path=args.annotated, progress=_progress_bar)
     print(file=sys.stderr)
     if args.csv:
@@ -131,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--annotated", metavar="OUT.mp4", help="write the annotated clip (H.264 MP4)")
     v.add_argument("--every", type=int, help="analyse every N-th frame")
     v.add_argument("--fps", type=float, help="analyse about F frames per second")
-    v.add_argument("--smoothing", type=float, default=0.5, help="smoothing time constant in seconds (0: off)")
+    v.add_argument("--smoothing", type=float, help="smoothing time constant in seconds (0: off; default: the app's)")
     v.add_argument("--model", default=str(LITE_MODEL), help="a .tflite or .keras model (default: the shipped one)")
     v.set_defaults(run=_video)
 

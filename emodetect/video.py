@@ -360,7 +360,7 @@ class AnnotatedWriter:
 
 
 def analyze_video(path: str | os.PathLike, detector: EmotionDetector, every: int = 1, fps: float | None = None,
-                  smoothing_s: float = 0.5, annotated_path: str | os.PathLike | None = None,
+                  smoothing_s: float = Tracker.smoothing_s, annotated_path: str | os.PathLike | None = None,
                   progress: Progress | None = None, max_seconds: float = MAX_VIDEO_SECONDS) -> VideoAnalysis:
     """Analyse a clip frame by frame into a timeline; optionally write the annotated MP4.
 
