@@ -35,6 +35,8 @@ from emodetect.labels import EMOTIONS
 from emodetect.preprocess import to_input
 
 NUM_CLASSES = len(EMOTIONS)
+# A distilled run's copies of what its teacher gave it (see the module docstring).
+TEACHER_PROBS = "teacher.npy"
 TEACHER_RECORD = "teacher_training.json"
 
 
@@ -269,7 +271,7 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
     public = _subset(data["PublicTest"], cfg.limit, cfg.seed)
     teacher_probs = None
     if cfg.teacher:  # computed once per run and kept, so a resume never depends on the teacher file again
-        teacher_file = run_dir / "teacher.npy"
+        teacher_file = run_dir / TEACHER_PROBS
         if not teacher_file.exists():
             _keep_teacher_record(cfg.teacher, run_dir)
             buffer = io.BytesIO()

@@ -99,7 +99,7 @@ def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(fer_dir, 
     from emodetect.classifier import EmotionClassifier
     from emodetect.evaluate import training_summary
     from emodetect.paths import LITE_MODEL
-    from emodetect.train import _subset, epoch_dataset, load_state, prepare_batches
+    from emodetect.train import TEACHER_PROBS, _subset, epoch_dataset, load_state, prepare_batches
 
     teacher = tmp_path / "teacher.tflite"
     teacher.write_bytes(LITE_MODEL.read_bytes())
@@ -112,7 +112,7 @@ def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(fer_dir, 
     assert first.returncode == 0, out[-2000:]
 
     faces = _subset(fer["Training"], 256, 7)
-    kept = np.load(run / "teacher.npy")
+    kept = np.load(run / TEACHER_PROBS)
     np.testing.assert_allclose(kept, EmotionClassifier.load(teacher).predict(faces.images), atol=1e-5)
     cfg = load_state(run)["config"]
     assert cfg["teacher"] == str(teacher) and cfg["distill_weight"] == 0.7
