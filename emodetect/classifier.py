@@ -81,10 +81,16 @@ class EmotionClassifier:
 
     def predict_inputs(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Like `predict`, for inputs already made by `preprocess.to_input`."""
-        out = np.empty((len(x), len(EMOTIONS)), np.float32)
+        probs = self.view_probabilities(x, batch_size).mean(axis=0)
+        return probs / probs.sum(axis=1, keepdims=True)
+
+    def view_probabilities(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """V×N×7: each view of `tta` (the face as given first) classified on its own, before averaging;
+        `export` calibrates the average from these. `x` as `preprocess.to_input` makes it."""
+        out = np.empty((len(TTA_VIEWS[self.tta]) + 1, len(x), len(EMOTIONS)), np.float32)
         for start in range(0, len(x), batch_size):
             chunk = x[start:start + batch_size]
             views = [chunk] + [view(chunk) for view in TTA_VIEWS[self.tta]]
             (probs,) = self.model(np.concatenate(views))
-            out[start:start + len(chunk)] = probs.reshape(len(views), len(chunk), -1).mean(axis=0)
-        return out / out.sum(axis=1, keepdims=True)
+            out[:, start:start + len(chunk)] = probs.reshape(len(views), len(chunk), -1)
+        return out

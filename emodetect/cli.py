@@ -94,7 +94,7 @@ def _train(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from emodetect.train import export_runs
 
-    print(export_runs(args.run_dir, args.model, args.member))
+    print(export_runs(args.run_dir, args.model, args.member, args.data))
     return 0
 
 
@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a single network exported before (its training.json beside it), e.g. models/emodetect.keras, "
                         "to average with the runs")
     x.add_argument("--model", default=str(KERAS_MODEL), help="where to write the .keras (the .tflite goes beside it)")
+    x.add_argument("--data", default=str(default_data_dir()),
+                   help="FER-2013 folder or fer2013.csv (its PublicTest calibrates the model's probabilities)")
     x.set_defaults(run=_export)
 
     e = commands.add_parser("evaluate", help="evaluate a model on FER-2013 and write its model card")

@@ -32,6 +32,7 @@ from emodetect._tensorflow import keras, tf
 from emodetect.data import Split, load_fer2013
 from emodetect.errors import InputError
 from emodetect.labels import EMOTIONS
+from emodetect.paths import default_data_dir
 from emodetect.preprocess import to_input
 
 NUM_CLASSES = len(EMOTIONS)
@@ -327,11 +328,12 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
 
 
 def export_runs(run_dirs: Sequence[str | os.PathLike], model_path: str | os.PathLike,
-                exported: Sequence[str | os.PathLike] = ()) -> Path:
+                exported: Sequence[str | os.PathLike] = (), data: str | os.PathLike | None = None) -> Path:
     """Ship one run, or several networks as an ensemble: each run's best-on-PublicTest model without
     optimizer state, and any model exported before (`exported`, e.g. the shipped one), averaged into one
-    model; the `.tflite` that inference runs (beside it); and the training records (`training.json`, a
-    list of members, a distilled one with its teacher's records) for the model card."""
+    model and calibrated on PublicTest (`calibrate`); the `.tflite` that inference runs (beside it); and
+    the training records (`training.json`, a list of members, a distilled one with its teacher's records,
+    each with the temperature its logits are divided by) for the model card."""
     from emodetect.classifier import keras_to_lite
 
     members = [_run_member(Path(d)) for d in run_dirs] + [_exported_member(Path(m)) for m in exported]
@@ -344,10 +346,25 @@ def export_runs(run_dirs: Sequence[str | os.PathLike], model_path: str | os.Path
         name=f"ensemble_of_{len(networks)}_{'_'.join(archs)}")
     model_path = Path(model_path)  # written only now: it may be one of `exported`
     model_path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_save(shipped, model_path)
+    temperature = calibrate(shipped, model_path, load_fer2013(data or default_data_dir())["PublicTest"])
+    records = [{**record, "temperature": record.get("temperature", 1.0) * temperature} for record in records]
     _atomic_write(keras_to_lite(model_path), model_path.with_suffix(".tflite"))
     _atomic_write_json({"members": records}, model_path.with_name("training.json"))
     return model_path
+
+
+def calibrate(model: keras.Model, model_path: Path, split: Split) -> float:
+    """Save `model` at `model_path` with its logits divided by the temperature that calibrates it on `split`,
+    fitted as the app runs it (converted, with the app's views); return the temperature."""
+    from emodetect.classifier import APP_TTA, EmotionClassifier
+    from emodetect.evaluate import fit_temperature
+
+    _atomic_save(model, model_path)
+    views = EmotionClassifier.load(model_path, APP_TTA).view_probabilities(to_input(split.images))
+    temperature = fit_temperature(views, split.labels)
+    models.divide_logits(model, temperature)
+    _atomic_save(model, model_path)
+    return temperature
 
 
 def _run_member(run_dir: Path) -> tuple[keras.Model, dict]:

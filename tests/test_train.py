@@ -61,7 +61,8 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, tmp_path):
                                    rtol=1e-4, err_msg=key)
     assert got["cpu_seconds"] > 0
 
-    # Both runs and the shipped model as an ensemble: one .keras and one .tflite that average the three.
+    # Both runs and the shipped model as an ensemble: one .keras and one .tflite that average the three,
+    # calibrated on PublicTest as one model.
     from emodetect.paths import KERAS_MODEL
     from emodetect.train import load_state
 
@@ -71,17 +72,21 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, tmp_path):
                           cwd=PROJECT_DIR, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     from emodetect.classifier import EmotionClassifier
+    from emodetect.evaluate import at_temperature
 
+    record = json.loads(shipped.with_name("training.json").read_text())
+    temperature = record["members"][0]["temperature"]
+    assert temperature != 1.0
     faces = np.random.default_rng(0).integers(0, 256, (8, 48, 48), dtype=np.uint8)
     members = [EmotionClassifier.load(model, tta="plain").predict(faces)
                for model in (killed / "best.keras", reference / "best.keras", KERAS_MODEL)]
     ensemble = EmotionClassifier.load(shipped.with_suffix(".tflite"), tta="plain").predict(faces)
-    np.testing.assert_allclose(ensemble, np.mean(members, axis=0), atol=0.02)  # int8 weights: close, not equal
-    record = json.loads(shipped.with_name("training.json").read_text())
+    # int8 weights: close, not equal
+    np.testing.assert_allclose(ensemble, at_temperature(np.array(members), temperature), atol=0.02)
     shipped_record = json.loads(KERAS_MODEL.with_name("training.json").read_text())["members"][0]
-    assert record["members"][:2] == [{**load_state(run), "command": record["members"][i]["command"]}
-                                      for i, run in enumerate((killed, reference))]
-    assert record["members"][2] == shipped_record
+    assert record["members"][:2] == [{**load_state(run), "command": record["members"][i]["command"],
+                                      "temperature": temperature} for i, run in enumerate((killed, reference))]
+    assert record["members"][2] == {**shipped_record, "temperature": shipped_record["temperature"] * temperature}
 
     # An ensemble is not a member (its members would be weighted unequally): one clear error line.
     nested = subprocess.run([sys.executable, "-m", "emodetect", "export", "--member", str(shipped),

@@ -60,6 +60,9 @@ def commands(member: dict, indent: str) -> list[str]:
     for change in member["schedule_changes"]:
         lines.append(f"{indent}# resumed after epoch {change['at_epoch']} with: --resume --epochs "
                      f"{change['epochs_after']}")
+    if member["temperature"] != 1.0:
+        lines.append(f"{indent}# calibrated by `export`: its logits divided by {member['temperature']:.3f}, "
+                     "the temperature fitted on PublicTest")
     teacher = member.get("teacher")
     if teacher and teacher["cpu_hours"] is None:
         lines.append(f"{indent}# its teacher, {teacher['model']}, left no training record: its hours are not counted")
