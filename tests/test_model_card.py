@@ -40,11 +40,10 @@ def test_the_app_uses_the_test_time_views_that_did_best_on_public_test(card):
 def test_the_app_shows_calibrated_percentages_fitted_on_public_test(card, fer):
     """`export` divided the logits by the temperature that fits PublicTest best, as the app runs the model
     (refitting it now finds nothing left to correct), and on PrivateTest, never used to fit it, the
-    confidence shown is within a few points of the accuracy (0.051 before calibration)."""
+    confidence shown is within a few points of the accuracy (the first shipped model, uncalibrated: 0.051)."""
     public = fer["PublicTest"]
     views = EmotionClassifier.load().view_probabilities(to_input(public.images))
     assert fit_temperature(views, public.labels) == pytest.approx(1.0, abs=0.02)
-    assert all(m["temperature"] < 0.95 for m in card["training"]["members"])  # it was underconfident
     assert card["private_test"]["calibration"]["ece"] < 0.03
 
 
