@@ -99,8 +99,12 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from emodetect.evaluate import build_model_card, write_model_card
+    from emodetect.evaluate import build_model_card, public_test_by_views, write_model_card
 
+    if args.public_only:
+        scores = public_test_by_views(args.model, args.data)
+        print("PublicTest accuracy: " + ", ".join(f"{tta} {accuracy:.4f}" for tta, accuracy in scores.items()))
+        return 0
     card = build_model_card(args.model, args.data)
     write_model_card(card, args.card)
     for split, result in card["metrics"].items():
@@ -170,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", default=str(KERAS_MODEL), help="a .keras model with its exported .tflite beside it")
     e.add_argument("--data", default=str(default_data_dir()), help="FER-2013 folder or fer2013.csv")
     e.add_argument("--card", default=str(MODEL_CARD), help="where to write the model card JSON")
+    e.add_argument("--public-only", action="store_true",
+                   help="print the model's PublicTest accuracy with each set of test-time views and write nothing: "
+                        "to choose between candidates (any .keras or .tflite) without scoring PrivateTest")
     e.set_defaults(run=_evaluate)
     return parser
 

@@ -107,6 +107,14 @@ def split_probabilities(clf: EmotionClassifier, splits: dict[str, Split]) -> dic
             for name, split in splits.items()}
 
 
+def public_test_by_views(model_path: str | os.PathLike, data: str | os.PathLike | None = None) -> dict[str, float]:
+    """PublicTest accuracy of the model at `model_path` (`.keras`, converted as `export` does, or `.tflite`)
+    with each set of test-time views: what chooses between candidates without scoring PrivateTest."""
+    public = load_fer2013(data or default_data_dir())["PublicTest"]
+    by_views = split_probabilities(EmotionClassifier.load(model_path), {"PublicTest": public})["PublicTest"]
+    return {tta: split_metrics(probs, public.labels)["accuracy"] for tta, probs in by_views.items()}
+
+
 def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os.PathLike | None = None) -> dict:
     """The model card as a dict: what the model is, how it was trained, how well it does.
 

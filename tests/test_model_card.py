@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from emodetect.classifier import APP_TTA, TTA_VIEWS, EmotionClassifier
 from emodetect.evaluate import build_model_card, fit_temperature, load_model_card
-from emodetect.paths import KERAS_MODEL, LITE_MODEL
+from emodetect.paths import KERAS_MODEL, LITE_MODEL, PROJECT_DIR
 from emodetect.preprocess import to_input
 
 
@@ -90,3 +93,17 @@ def test_card_is_internally_consistent(card):
         assert member["command"].startswith("python -m emodetect train")
         assert member["cpu_hours"] > 0 and len(member["history"]) == member["epochs"]
         assert 1 <= member["chosen_epoch"] <= member["epochs"]
+
+
+def test_public_only_scores_a_candidate_as_the_card_does_and_writes_nothing(card, fer_dir, tmp_path):
+    """`evaluate --public-only` is how a candidate is chosen: the card's PublicTest numbers for the shipped
+    model, no PrivateTest score printed, and no card written."""
+    result = subprocess.run([sys.executable, "-m", "emodetect", "evaluate", "--public-only", "--model", str(LITE_MODEL),
+                             "--data", str(fer_dir), "--card", str(tmp_path / "card.json")],
+                            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    printed = dict(item.rsplit(" ", 1) for item in result.stdout.split(": ", 1)[1].strip().split(", "))
+    assert set(printed) == set(TTA_VIEWS)
+    for tta, accuracy in printed.items():
+        assert float(accuracy) == pytest.approx(card["metrics"]["PublicTest"][tta]["accuracy"], abs=0.001)
+    assert "PrivateTest" not in result.stdout and not (tmp_path / "card.json").exists()

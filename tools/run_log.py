@@ -16,17 +16,6 @@ import json
 from pathlib import Path
 
 
-def public_by_views(run_dir: Path) -> str:
-    from emodetect.classifier import EmotionClassifier
-    from emodetect.data import load_fer2013
-    from emodetect.evaluate import split_metrics, split_probabilities
-    from emodetect.paths import default_data_dir
-
-    public = load_fer2013(default_data_dir())["PublicTest"]
-    by_views = split_probabilities(EmotionClassifier.load(run_dir / "best.keras"), {"PublicTest": public})["PublicTest"]
-    return ", ".join(f"{tta} {split_metrics(probs, public.labels)['accuracy']:.4f}" for tta, probs in by_views.items())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", type=Path)
@@ -57,7 +46,11 @@ def main() -> None:
           f"{state['best_public_accuracy']:.4f} at epoch {state['best_epoch']}"
           + private)
     if args.views:
-        print(f"- its best model on PublicTest (LiteRT), by test-time views: {public_by_views(args.run_dir)}")
+        from emodetect.evaluate import public_test_by_views
+
+        scores = public_test_by_views(args.run_dir / "best.keras")
+        print("- its best model on PublicTest (LiteRT), by test-time views: "
+              + ", ".join(f"{tta} {accuracy:.4f}" for tta, accuracy in scores.items()))
     print("\n| epoch | CPU hours (approx.) | train acc | PublicTest acc | PublicTest loss |")
     print("|---|---|---|---|---|")
     for h in history:
