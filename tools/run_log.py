@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -46,6 +47,7 @@ def main() -> None:
           f"{state['best_public_accuracy']:.4f} at epoch {state['best_epoch']}"
           + private)
     if args.views:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python tools/run_log.py` from anywhere
         from emodetect.evaluate import public_test_by_views
 
         scores = public_test_by_views(args.run_dir / "best.keras")
