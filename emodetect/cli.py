@@ -99,11 +99,10 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from emodetect.evaluate import build_model_card, public_test_by_views, write_model_card
+    from emodetect.evaluate import build_model_card, public_test_by_views, views_line, write_model_card
 
     if args.public_only:
-        scores = public_test_by_views(args.model, args.data)
-        print("PublicTest accuracy: " + ", ".join(f"{tta} {accuracy:.4f}" for tta, accuracy in scores.items()))
+        print(f"PublicTest accuracy: {views_line(public_test_by_views(args.model, args.data))}")
         return 0
     card = build_model_card(args.model, args.data)
     write_model_card(card, args.card)

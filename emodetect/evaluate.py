@@ -115,6 +115,11 @@ def public_test_by_views(model_path: str | os.PathLike, data: str | os.PathLike 
     return {tta: split_metrics(probs, public.labels)["accuracy"] for tta, probs in by_views.items()}
 
 
+def views_line(scores: dict[str, float]) -> str:
+    """`public_test_by_views`' scores as one line, the way the CLI and models/runs.md show them."""
+    return ", ".join(f"{tta} {accuracy:.4f}" for tta, accuracy in scores.items())
+
+
 def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os.PathLike | None = None) -> dict:
     """The model card as a dict: what the model is, how it was trained, how well it does.
 

@@ -48,11 +48,10 @@ def main() -> None:
           + private)
     if args.views:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python tools/run_log.py` from anywhere
-        from emodetect.evaluate import public_test_by_views
+        from emodetect.evaluate import public_test_by_views, views_line
 
-        scores = public_test_by_views(args.run_dir / "best.keras")
-        print("- its best model on PublicTest (LiteRT), by test-time views: "
-              + ", ".join(f"{tta} {accuracy:.4f}" for tta, accuracy in scores.items()))
+        print(f"- its best model on PublicTest (LiteRT), by test-time views: "
+              f"{views_line(public_test_by_views(args.run_dir / 'best.keras'))}")
     print("\n| epoch | CPU hours (approx.) | train acc | PublicTest acc | PublicTest loss |")
     print("|---|---|---|---|---|")
     for h in history:
