@@ -8,13 +8,16 @@ app_support.setup_page("Home")
 card = app_support.model_card()
 private = card["metrics"]["PrivateTest"][card["app_tta"]]
 counts = card["class_counts"]["PrivateTest"]
+networks = len(card["training"]["members"])
 
 st.title("emodetect: emotions in faces")
 st.write(
     "This demo finds every face in a photo, a video or your webcam and guesses its emotion: "
     f"one of **{', '.join(card['emotions'])}**, or grouped into **{', '.join(card['valences'])}**. "
-    "A face detector (BlazeFace) finds the faces; a small convolutional network trained on FER-2013 "
-    "(48×48 gray face crops) reads each one."
+    "A face detector (BlazeFace) finds the faces; "
+    + ("a small convolutional network" if networks == 1 else f"{networks} small convolutional networks")
+    + " trained on FER-2013 (48×48 gray face crops) "
+    + ("reads each one." if networks == 1 else "read each one, and their answers are averaged.")
 )
 
 st.subheader("The model")

@@ -84,9 +84,10 @@ with card_tab:
     text_col.metric("Expected calibration error", f"{private['calibration']['ece']:.1%}")
     text_col.write("How far the model's confidence is from its accuracy, on average over faces. A face shown "
                    "with 80% confidence is right about 80% of the time when the bars follow the diagonal.")
-    if temperatures := sorted({m["temperature"] for m in members if m["temperature"] != 1.0}):
-        text_col.caption(f"Calibrated when exported: the logits are divided by "
-                         f"{' / '.join(f'{t:.2f}' for t in temperatures)}, the temperature fitted on PublicTest.")
+    if any(m["temperature"] != 1.0 for m in members):
+        whose = "each network's logits are divided by its" if len(members) > 1 else "the logits are divided by the"
+        temperatures = ", ".join(f"{m['temperature']:.2f}" for m in members)
+        text_col.caption(f"Calibrated when exported: {whose} temperature fitted on PublicTest ({temperatures}).")
 
 with data_tab:
     if not path or (path == default_path and not Path(path).exists()):  # no data here: not an error

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,9 +23,9 @@ from emodetect.paths import LITE_MODEL
 from emodetect.preprocess import closer, mirrored, to_input
 
 # Test-time augmentation: the views of each face, besides the face itself, whose probabilities are
-# averaged. The model card scores every set; the app and the CLI use APP_TTA, chosen on PublicTest
-# (README, "Test-time augmentation"): looking 9% closer as well as mirrored gained more than a point
-# over the mirror alone, for twice its cost.
+# averaged. The model card scores every set. Which set a model is run with belongs to the model, since
+# a bigger network affords fewer views in the webcam's time: `export --views` chooses it, calibrates the
+# model for it and records it beside the model (`recorded_views`); the app and the CLI use that.
 TTA_VIEWS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], ...]] = {
     "plain": (),
     "flip": (mirrored,),
@@ -35,7 +36,9 @@ TTA_DESCRIPTIONS = {
     "flip": "each face also classified mirrored",
     "flip_zoom": "each face classified four ways (as cropped and 9% closer, each also mirrored)",
 }
-APP_TTA = "flip_zoom"
+# The views of a model with no record of its own: what every model exported before views were recorded
+# was calibrated and shipped with.
+DEFAULT_VIEWS = "flip_zoom"
 # What `keras_to_lite` does to the weights; the model card states it.
 QUANTIZATION = "dynamic range: int8 weights, float32 activations"
 
@@ -52,23 +55,34 @@ def keras_to_lite(path: str | os.PathLike) -> bytes:
         return converter.convert()
 
 
+def recorded_views(model_path: str | os.PathLike) -> str:
+    """The set of `TTA_VIEWS` that `export` calibrated the model at `model_path` for, read from the
+    training.json beside it: the views the app runs that model with."""
+    record = Path(model_path).with_name("training.json")
+    if not record.is_file():
+        return DEFAULT_VIEWS
+    return json.loads(record.read_text()).get("views", DEFAULT_VIEWS)
+
+
 class EmotionClassifier:
     """Seven-emotion probabilities for face crops. Safe to share across threads."""
 
-    def __init__(self, model: LiteModel, tta: str = APP_TTA):
+    def __init__(self, model: LiteModel, tta: str):
         if tta not in TTA_VIEWS:
             raise ValueError(f"unknown test-time augmentation {tta!r}; one of {', '.join(TTA_VIEWS)}")
         self.model = model
         self.tta = tta
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, tta: str = APP_TTA) -> EmotionClassifier:
+    def load(cls, path: str | os.PathLike | None = None, tta: str | None = None) -> EmotionClassifier:
         """The shipped model, or the one at `path`: a `.tflite` file, or a `.keras` file (converted as
-        `export` does, which needs TensorFlow and ~3 s)."""
+        `export` does, which needs TensorFlow and ~3 s); run with the views `tta`, by default those
+        recorded for it (`recorded_views`)."""
         path = Path(path) if path is not None else LITE_MODEL
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such model file")
-        return cls(LiteModel(keras_to_lite(path) if path.suffix == ".keras" else path), tta)
+        model = LiteModel(keras_to_lite(path) if path.suffix == ".keras" else path)
+        return cls(model, tta or recorded_views(path))
 
     def predict(self, faces: np.ndarray | Sequence[np.ndarray], batch_size: int = 256) -> np.ndarray:
         """N×7 float32 probabilities (`EMOTIONS` order) for a batch of face crops.

@@ -94,7 +94,7 @@ def _train(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from emodetect.train import export_runs
 
-    print(export_runs(args.run_dir, args.model, args.member, args.data))
+    print(export_runs(args.run_dir, args.model, args.member, args.data, args.views, sys.argv[1:]))
     return 0
 
 
@@ -115,6 +115,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from emodetect.classifier import DEFAULT_VIEWS, TTA_VIEWS
     from emodetect.models import ARCHITECTURES, DEFAULT_ARCH, DEFAULT_EPOCHS
     from emodetect.paths import KERAS_MODEL, LITE_MODEL, MODEL_CARD, default_data_dir
 
@@ -164,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--member", action="append", default=[], metavar="MODEL.keras",
                    help="a single network exported before (its training.json beside it), e.g. models/emodetect.keras, "
                         "to average with the runs")
+    x.add_argument("--views", default=DEFAULT_VIEWS, choices=list(TTA_VIEWS),
+                   help="the test-time views the app will classify each face in with this model; it is calibrated "
+                        f"for them (default {DEFAULT_VIEWS}; fewer views leave a bigger network time for the webcam)")
     x.add_argument("--model", default=str(KERAS_MODEL), help="where to write the .keras (the .tflite goes beside it)")
     x.add_argument("--data", default=str(default_data_dir()),
                    help="FER-2013 folder or fer2013.csv (its PublicTest calibrates the model's probabilities)")

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from emodetect.classifier import APP_TTA, QUANTIZATION, TTA_DESCRIPTIONS, TTA_VIEWS, EmotionClassifier
+from emodetect.classifier import QUANTIZATION, TTA_DESCRIPTIONS, TTA_VIEWS, EmotionClassifier
 from emodetect.data import SPLITS, Split, load_fer2013
 from emodetect.labels import EMOTIONS, VALENCES, to_valence, valence_labels
 from emodetect.paths import KERAS_MODEL, MODEL_CARD, default_data_dir
@@ -135,7 +135,7 @@ def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os
     test_splits = {s: splits[s] for s in SPLITS[1:] if s in splits}
     probs = split_probabilities(clf, test_splits)
     training_file = model_path.with_name("training.json")  # written by `export`: one record per trained member
-    members = json.loads(training_file.read_text())["members"] if training_file.exists() else []
+    exported = json.loads(training_file.read_text()) if training_file.exists() else {}
     card = {
         "model_file": model_path.name,
         "model_bytes": model_path.stat().st_size,
@@ -149,10 +149,10 @@ def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os
         "class_counts": {name: split.class_counts() for name, split in splits.items()},
         "metrics": {name: {tta: split_metrics(p, test_splits[name].labels) for tta, p in by_views.items()}
                     for name, by_views in probs.items()},
-        "app_tta": APP_TTA,
+        "app_tta": clf.tta,
         "tta_views": TTA_DESCRIPTIONS,
-        "private_test": detailed_metrics(probs["PrivateTest"][APP_TTA], splits["PrivateTest"].labels),
-        "training": training_summary(members),
+        "private_test": detailed_metrics(probs["PrivateTest"][clf.tta], splits["PrivateTest"].labels),
+        "training": {**training_summary(exported.get("members", [])), "export_command": exported.get("command")},
     }
     return _round(card)
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from emodetect import models
 from emodetect._tensorflow import keras, tf
+from emodetect.classifier import DEFAULT_VIEWS
 from emodetect.data import Split, load_fer2013
 from emodetect.errors import InputError
 from emodetect.labels import EMOTIONS
@@ -90,8 +91,9 @@ def prepare_batches(images: np.ndarray, labels: np.ndarray, teacher_probs: np.nd
 
 
 def teacher_probabilities(teacher: str | os.PathLike, images: np.ndarray) -> np.ndarray:
-    """What a trained model (`.keras` or `.tflite`) says about each face, with the app's test-time
-    views. They include the mirror image, so the targets agree with training's random flips."""
+    """What a trained model (`.keras` or `.tflite`) says about each face, with the test-time views
+    recorded for it (all but "plain" include the mirror image, so the targets agree with training's
+    random flips)."""
     from emodetect.classifier import EmotionClassifier
 
     return EmotionClassifier.load(teacher).predict(images)
@@ -328,12 +330,14 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
 
 
 def export_runs(run_dirs: Sequence[str | os.PathLike], model_path: str | os.PathLike,
-                exported: Sequence[str | os.PathLike] = (), data: str | os.PathLike | None = None) -> Path:
+                exported: Sequence[str | os.PathLike] = (), data: str | os.PathLike | None = None,
+                views: str = DEFAULT_VIEWS, command: Sequence[str] = ()) -> Path:
     """Ship one run, or several networks as an ensemble: each run's best-on-PublicTest model without
     optimizer state, and any model exported before (`exported`, e.g. the shipped one), averaged into one
-    model and calibrated on PublicTest (`calibrate`); the `.tflite` that inference runs (beside it); and
-    the training records (`training.json`, a list of members, a distilled one with its teacher's records,
-    each with the temperature its logits are divided by) for the model card."""
+    model and calibrated on PublicTest for the test-time `views` it will be run with (`calibrate`); the
+    `.tflite` that inference runs (beside it); and `training.json`: those views, the export `command`
+    (the CLI's arguments), and the training records (a list of members, a distilled one with its
+    teacher's records, each with the temperature its logits are divided by) for the model card."""
     from emodetect.classifier import keras_to_lite
 
     members = [_run_member(Path(d)) for d in run_dirs] + [_exported_member(Path(m)) for m in exported]
@@ -346,22 +350,23 @@ def export_runs(run_dirs: Sequence[str | os.PathLike], model_path: str | os.Path
         name=f"ensemble_of_{len(networks)}_{'_'.join(archs)}")
     model_path = Path(model_path)  # written only now: it may be one of `exported`
     model_path.parent.mkdir(parents=True, exist_ok=True)
-    temperature = calibrate(shipped, model_path, load_fer2013(data or default_data_dir())["PublicTest"])
+    temperature = calibrate(shipped, model_path, load_fer2013(data or default_data_dir())["PublicTest"], views)
     records = [{**record, "temperature": record.get("temperature", 1.0) * temperature} for record in records]
     _atomic_write(keras_to_lite(model_path), model_path.with_suffix(".tflite"))
-    _atomic_write_json({"members": records}, model_path.with_name("training.json"))
+    _atomic_write_json({"views": views, "command": "python -m emodetect " + " ".join(command), "members": records},
+                       model_path.with_name("training.json"))
     return model_path
 
 
-def calibrate(model: keras.Model, model_path: Path, split: Split) -> float:
+def calibrate(model: keras.Model, model_path: Path, split: Split, views: str) -> float:
     """Save `model` at `model_path` with its logits divided by the temperature that calibrates it on `split`,
-    fitted as the app runs it (converted, with the app's views); return the temperature."""
-    from emodetect.classifier import APP_TTA, EmotionClassifier
+    fitted as the app will run it (converted, with the test-time `views`); return the temperature."""
+    from emodetect.classifier import EmotionClassifier
     from emodetect.evaluate import fit_temperature
 
     _atomic_save(model, model_path)
-    views = EmotionClassifier.load(model_path, APP_TTA).view_probabilities(to_input(split.images))
-    temperature = fit_temperature(views, split.labels)
+    probs = EmotionClassifier.load(model_path, views).view_probabilities(to_input(split.images))
+    temperature = fit_temperature(probs, split.labels)
     models.divide_logits(model, temperature)
     _atomic_save(model, model_path)
     return temperature

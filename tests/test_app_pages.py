@@ -61,6 +61,8 @@ def test_home_shows_the_model_card_numbers():
     assert metrics["Parameters"] == f"{card['parameters']:,}"
     assert metrics["Model size"] == f"{card['model_bytes'] / 1e6:.1f} MB"
     assert any(card["architecture"] in c.value for c in at.caption)
+    networks = len(card["training"]["members"])
+    assert any(f"{networks} small convolutional networks" in m.value for m in at.markdown) == (networks > 1)
     assert not at.error
 
 
@@ -141,8 +143,8 @@ def test_explorer_shows_the_card_and_one_error_for_a_wrong_folder(tmp_path, monk
     curves = {(t["name"], t["line"]["color"]) for t in traces if t.get("mode") == "lines+markers"}
     assert curves == {("Training", "#1f77b4"), ("PublicTest", "#ff7f0e")}  # train blue, PublicTest orange
     assert f"{card['private_test']['calibration']['ece']:.1%}" in [m.value for m in at.metric]
-    temperature = card["training"]["members"][0]["temperature"]
-    assert any(f"divided by {temperature:.2f}" in c.value for c in at.caption)
+    temperatures = ", ".join(f"{m['temperature']:.2f}" for m in card["training"]["members"])
+    assert any("divided by" in c.value and f"({temperatures})" in c.value for c in at.caption)
 
     at.radio(key="card-confusion").set_value("3 valences")
     rerun(at)

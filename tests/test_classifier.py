@@ -80,11 +80,28 @@ def test_views_are_averaged_in_one_call(classifier, faces):
     expected = np.mean([classifier.model(np.ascontiguousarray(v))[0]
                         for v in (x, x[:, :, ::-1], closer, closer[:, :, ::-1])], axis=0)
     # Dynamic-range quantization scales activations per call, so one call of 16 differs from four of 4
-    # by < 0.001.
+    # (by up to 0.0023 for the shipped ensemble of two networks).
     np.testing.assert_allclose(EmotionClassifier(classifier.model, "flip_zoom").predict(images[:4]), expected,
-                               atol=0.002)
+                               atol=0.005)
 
 
 def test_unknown_views_are_refused_by_name(classifier):
     with pytest.raises(ValueError, match="unknown test-time augmentation 'ten_crop'.*flip_zoom"):
         EmotionClassifier(classifier.model, "ten_crop")
+
+
+def test_a_model_runs_with_the_views_recorded_beside_it(tmp_path):
+    """`export --views` records the views a model was calibrated for in training.json beside it, and
+    `load` runs it with them; a model file with no record gets the views every earlier model shipped with."""
+    from emodetect.classifier import DEFAULT_VIEWS
+    from emodetect.paths import LITE_MODEL
+
+    bare = tmp_path / "bare" / "model.tflite"
+    recorded = tmp_path / "recorded" / "model.tflite"
+    for path in (bare, recorded):
+        path.parent.mkdir()
+        path.write_bytes(LITE_MODEL.read_bytes())
+    recorded.with_name("training.json").write_text('{"views": "flip", "members": []}')
+    assert EmotionClassifier.load(bare).tta == DEFAULT_VIEWS == "flip_zoom"
+    assert EmotionClassifier.load(recorded).tta == "flip"
+    assert EmotionClassifier.load(recorded, tta="plain").tta == "plain"

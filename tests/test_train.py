@@ -61,39 +61,42 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, tmp_path):
                                    rtol=1e-4, err_msg=key)
     assert got["cpu_seconds"] > 0
 
-    # Both runs and the shipped model as an ensemble: one .keras and one .tflite that average the three,
-    # calibrated on PublicTest as one model.
-    from emodetect.paths import KERAS_MODEL
-    from emodetect.train import load_state
-
-    shipped = tmp_path / "shipped" / "model.keras"
-    done = subprocess.run([sys.executable, "-m", "emodetect", "export", "--run-dir", str(killed), "--run-dir",
-                           str(reference), "--member", str(KERAS_MODEL), "--model", str(shipped)],
-                          cwd=PROJECT_DIR, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
+    # One run exported alone, then averaged with the other run: one .keras and one .tflite that average
+    # the two, calibrated on PublicTest as one model for the views asked for.
     from emodetect.classifier import EmotionClassifier
     from emodetect.evaluate import at_temperature
+    from emodetect.train import load_state
 
+    def export(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "emodetect", "export", *args], cwd=PROJECT_DIR,
+                              capture_output=True, text=True)
+
+    alone, shipped = tmp_path / "alone" / "model.keras", tmp_path / "shipped" / "model.keras"
+    assert (done := export("--run-dir", str(killed), "--model", str(alone))).returncode == 0, done.stderr[-2000:]
+    done = export("--run-dir", str(reference), "--member", str(alone), "--model", str(shipped), "--views", "flip")
+    assert done.returncode == 0, done.stderr[-2000:]
     record = json.loads(shipped.with_name("training.json").read_text())
+    # Calibrated for the views it was exported for, and run with them unless told otherwise.
+    assert record["views"] == "flip" and EmotionClassifier.load(shipped.with_suffix(".tflite")).tta == "flip"
+    assert record["command"].endswith(f"--model {shipped} --views flip")
     temperature = record["members"][0]["temperature"]
     assert temperature != 1.0
     faces = np.random.default_rng(0).integers(0, 256, (8, 48, 48), dtype=np.uint8)
-    members = [EmotionClassifier.load(model, tta="plain").predict(faces)
-               for model in (killed / "best.keras", reference / "best.keras", KERAS_MODEL)]
+    members = [EmotionClassifier.load(model, tta="plain").predict(faces) for model in (reference / "best.keras", alone)]
     ensemble = EmotionClassifier.load(shipped.with_suffix(".tflite"), tta="plain").predict(faces)
     # int8 weights: close, not equal
     np.testing.assert_allclose(ensemble, at_temperature(np.array(members), temperature), atol=0.02)
-    shipped_record = json.loads(KERAS_MODEL.with_name("training.json").read_text())["members"][0]
-    assert record["members"][:2] == [{**load_state(run), "command": record["members"][i]["command"],
-                                      "temperature": temperature} for i, run in enumerate((killed, reference))]
-    assert record["members"][2] == {**shipped_record, "temperature": shipped_record["temperature"] * temperature}
+    alone_record = json.loads(alone.with_name("training.json").read_text())
+    assert alone_record["views"] == "flip_zoom"  # the default
+    assert record["members"][0] == {**load_state(reference), "command": record["members"][0]["command"],
+                                    "temperature": temperature}
+    assert record["members"][1] == {**alone_record["members"][0],
+                                    "temperature": alone_record["members"][0]["temperature"] * temperature}
 
     # An ensemble is not a member (its members would be weighted unequally): one clear error line.
-    nested = subprocess.run([sys.executable, "-m", "emodetect", "export", "--member", str(shipped),
-                             "--model", str(tmp_path / "nested.keras")],
-                            cwd=PROJECT_DIR, capture_output=True, text=True)
+    nested = export("--member", str(shipped), "--model", str(tmp_path / "nested.keras"))
     assert nested.returncode == 2 and nested.stderr.strip().splitlines() == [
-        f"error: {shipped} is an ensemble of 3 networks; give its runs instead"]
+        f"error: {shipped} is an ensemble of 2 networks; give its runs instead"]
 
 
 @pytest.mark.slow

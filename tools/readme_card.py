@@ -49,6 +49,9 @@ def render(card: dict) -> str:
     ]
     for m in members:
         lines += commands(m, "    ")
+    if t.get("export_command"):
+        lines += ["    # then shipped (averaged if several, calibrated for the views the app runs it with):",
+                  f"    {t['export_command']}"]
     return "\n".join(lines)
 
 
