@@ -19,7 +19,7 @@ from pathlib import Path
 
 from emodetect.classifier import TTA_VIEWS, EmotionClassifier
 from emodetect.data import load_fer2013
-from emodetect.evaluate import public_test_by_views
+from emodetect.evaluate import accuracy_by_views
 from emodetect.paths import LITE_MODEL, PROJECT_DIR, default_data_dir
 
 FACES = 300
@@ -43,10 +43,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     candidates = args.model or [LITE_MODEL]
-    faces = load_fer2013(args.data)["PublicTest"].images[:FACES]
-    accuracy = {path: public_test_by_views(path, args.data) for path in candidates}
-    classifiers = {(path, views): EmotionClassifier(model, views)
-                   for path in candidates for model in [EmotionClassifier.load(path).model] for views in TTA_VIEWS}
+    public = load_fer2013(args.data)["PublicTest"]
+    faces = public.images[:FACES]
+    loaded = {path: EmotionClassifier.load(path) for path in candidates}
+    accuracy = {path: accuracy_by_views(clf, public) for path, clf in loaded.items()}
+    classifiers = {(path, views): EmotionClassifier(clf.model, views)
+                   for path, clf in loaded.items() for views in TTA_VIEWS}
     # Rounds interleave the candidates, so a change in this shared machine's speed meets all of them.
     costs = {key: [] for key in classifiers}
     for _ in range(args.rounds):

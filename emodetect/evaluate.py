@@ -110,9 +110,13 @@ def split_probabilities(clf: EmotionClassifier, splits: dict[str, Split]) -> dic
 def public_test_by_views(model_path: str | os.PathLike, data: str | os.PathLike | None = None) -> dict[str, float]:
     """PublicTest accuracy of the model at `model_path` (`.keras`, converted as `export` does, or `.tflite`)
     with each set of test-time views: what chooses between candidates without scoring PrivateTest."""
-    public = load_fer2013(data or default_data_dir())["PublicTest"]
-    by_views = split_probabilities(EmotionClassifier.load(model_path), {"PublicTest": public})["PublicTest"]
-    return {tta: split_metrics(probs, public.labels)["accuracy"] for tta, probs in by_views.items()}
+    return accuracy_by_views(EmotionClassifier.load(model_path), load_fer2013(data or default_data_dir())["PublicTest"])
+
+
+def accuracy_by_views(clf: EmotionClassifier, split: Split) -> dict[str, float]:
+    """`clf`'s model's accuracy on `split` with each set of test-time views."""
+    by_views = split_probabilities(clf, {"split": split})["split"]
+    return {tta: split_metrics(probs, split.labels)["accuracy"] for tta, probs in by_views.items()}
 
 
 def views_line(scores: dict[str, float]) -> str:
