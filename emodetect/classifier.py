@@ -1,9 +1,9 @@
 """`EmotionClassifier`: the shipped model behind one small, fast, thread-safe API.
 
 The app runs `models/emodetect.tflite`, the trained Keras model (`models/emodetect.keras`) converted by
-`keras_to_lite` with dynamic-range quantization (int8 weights). On this 2-core CPU a face and its mirror
-image take ~0.9 ms that way against ~6.6 ms through Keras, at the same accuracy (the model card
-measures the converted model), and finding and classifying faces never imports TensorFlow.
+`keras_to_lite` with dynamic-range quantization (int8 weights): several times faster than through Keras on this
+2-core CPU at the same accuracy (the README's Inference section; the model card measures the
+converted model), and finding and classifying faces never imports TensorFlow.
 """
 
 from __future__ import annotations
