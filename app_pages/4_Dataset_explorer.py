@@ -71,10 +71,14 @@ with card_tab:
         st.caption(f"The shipped model averages the probabilities of {len(members)} networks trained separately "
                    f"({training['cpu_hours']:.1f} CPU hours in all):")
     for i, member in enumerate(members, 1):
-        st.plotly_chart(charts.training_curves(member["history"], member["chosen_epoch"]), key=f"training-{i}")
+        averaged = member.get("averaged_epochs")
+        st.plotly_chart(charts.training_curves(member["history"], member["chosen_epoch"], averaged),
+                        key=f"training-{i}")
+        shipped = (f"the mean of the weights after epochs {averaged[0]}–{averaged[1]} (shaded), which beat the best "
+                   f"single epoch on PublicTest" if averaged else
+                   f"from epoch {member['chosen_epoch']} (dotted line), chosen on PublicTest")
         st.caption(f"{member['epochs']} epochs, {member['cpu_hours']:.1f} CPU hours; the shipped weights are "
-                   f"from epoch {member['chosen_epoch']} (dotted line), chosen on PublicTest. "
-                   f"Command: `{member['command']}`")
+                   f"{shipped}. Command: `{member['command']}`")
     if not members:
         st.caption("The model card has no training history.")
 

@@ -83,15 +83,20 @@ def confusion_heatmap(matrix: Sequence[Sequence[int]], labels: Sequence[str], no
     return fig
 
 
-def training_curves(history: Sequence[Mapping[str, float]], chosen_epoch: int | None = None) -> go.Figure:
-    """Accuracy and loss per epoch, training set (blue) against PublicTest (orange), side by side."""
+def training_curves(history: Sequence[Mapping[str, float]], chosen_epoch: int | None = None,
+                    averaged_epochs: Sequence[int] | None = None) -> go.Figure:
+    """Accuracy and loss per epoch, training set (blue) against PublicTest (orange), side by side; the
+    shipped weights marked: the chosen epoch (dotted line) or the epochs averaged into them (shaded)."""
     epochs = [h["epoch"] for h in history]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Accuracy", "Loss"), horizontal_spacing=0.08)
     for col, (train_key, public_key) in enumerate((("accuracy", "public_accuracy"), ("loss", "public_loss")), 1):
         for key, name, color in ((train_key, "Training", TRAIN_COLOR), (public_key, "PublicTest", PUBLIC_COLOR)):
             fig.add_scatter(x=epochs, y=[h[key] for h in history], name=name, mode="lines+markers",
                             line_color=color, legendgroup=name, showlegend=col == 1, row=1, col=col)
-        if chosen_epoch is not None:
+        if averaged_epochs:
+            fig.add_vrect(x0=averaged_epochs[0] - 0.5, x1=averaged_epochs[1] + 0.5, fillcolor="gray", opacity=0.15,
+                          line_width=0, row=1, col=col)
+        elif chosen_epoch is not None:
             fig.add_vline(x=chosen_epoch, line_dash="dot", line_color="gray", row=1, col=col)
     fig.update_layout(height=340, margin={**_MARGIN, "t": 60}, legend={"orientation": "h", "y": 1.2})
     fig.update_xaxes(title="epoch", dtick=max(1, len(epochs) // 10))

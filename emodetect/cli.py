@@ -1,4 +1,4 @@
-"""`python -m emodetect image|video|train|export|evaluate ...`: the command line over the package."""
+"""`python -m emodetect image|video|train|average|export|evaluate ...`: the command line over the package."""
 
 from __future__ import annotations
 
@@ -91,6 +91,19 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _average(args: argparse.Namespace) -> int:
+    from emodetect.train import average_epochs, load_state, shipped_weights
+
+    averaged = average_epochs(args.run_dir, args.data)
+    for k, accuracy in averaged["public_accuracy_by_epochs_averaged"].items():
+        print(f"last {k} epochs averaged: PublicTest {accuracy:.4f}")
+    state = load_state(args.run_dir)
+    first, last = averaged["epochs"]
+    print(f"best mean: epochs {first}-{last}, PublicTest {averaged['public_accuracy']:.4f} against the best epoch's "
+          f"{state['best_public_accuracy']:.4f} (epoch {state['best_epoch']}); export ships {shipped_weights(state)}")
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     from emodetect.train import export_runs
 
@@ -158,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true",
                    help="continue the run in --run-dir where it stopped (with --epochs: change its length)")
     t.set_defaults(run=_train)
+
+    a = commands.add_parser("average", help="checkpoint averaging: average a finished run's last epochs' weights")
+    a.add_argument("--run-dir", required=True, help="a run whose last epochs' weights were kept (runs/NAME/epochs/)")
+    a.add_argument("--data", help="FER-2013 folder or fer2013.csv (default: the run's); its PublicTest scores "
+                                  "the means")
+    a.set_defaults(run=_average)
 
     x = commands.add_parser("export", help="ship a run's best model to models/ (with its training record)")
     x.add_argument("--run-dir", action="append", default=[],

@@ -184,6 +184,7 @@ def _member_card(record: dict) -> dict:
         "config": record["config"],
         "epochs": record["epochs_done"],
         "chosen_epoch": record["best_epoch"],
+        "averaged_epochs": record.get("averaged_epochs"),  # [first, last]: shipped their mean instead (`average`)
         "cpu_hours": record["cpu_seconds"] / 3600,
         "wall_hours": record["wall_seconds"] / 3600,
         "schedule_changes": record.get("schedule_changes", []),

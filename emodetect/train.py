@@ -6,6 +6,8 @@ A run lives in one folder:
     state.json         config, epochs done, per-epoch history, CPU seconds
     teacher.npy        (distillation only) the teacher's probabilities for each training face
     teacher_training.json  (distillation only) the teacher's own training record, for its CPU hours
+    epochs/NNN.npz     the weights after each of the last `average_last` epochs
+    averaged.keras     (after `average`) their mean, shipped instead of best.keras if it beats it on PublicTest
 Killing the process at any moment loses at most the epoch in progress;
 `--resume` continues from the last checkpoint with the same data order and the
 same augmentation draws as an uninterrupted run (both are keyed on seed and
@@ -40,6 +42,9 @@ NUM_CLASSES = len(EMOTIONS)
 # A distilled run's copies of what its teacher gave it (see the module docstring).
 TEACHER_PROBS = "teacher.npy"
 TEACHER_RECORD = "teacher_training.json"
+# Checkpoint averaging (`average_epochs`): the weights each late epoch ended with, and their best mean.
+SNAPSHOTS = "epochs"
+AVERAGED = "averaged.keras"
 
 
 @dataclass
@@ -67,6 +72,8 @@ class TrainConfig:
     distill_weight: float = 0.5
     seed: int = 0
     limit: int | None = None
+    # keep the weights of this many final epochs, for checkpoint averaging (`average_epochs`)
+    average_last: int = 10
     command: list[str] = field(default_factory=list)
 
 
@@ -233,6 +240,67 @@ def _without_optimizer(model: keras.Model, arch: str) -> keras.Model:
     return bare
 
 
+def _snapshot_path(run_dir: Path, epoch: int) -> Path:
+    return run_dir / SNAPSHOTS / f"{epoch:03d}.npz"
+
+
+def _save_snapshot(model: keras.Model, run_dir: Path, epoch: int) -> None:
+    """The model's weights in `get_weights` order (layer names differ between processes; the order does not)."""
+    (run_dir / SNAPSHOTS).mkdir(exist_ok=True)
+    buffer = io.BytesIO()
+    np.savez(buffer, *model.get_weights())
+    _atomic_write(buffer.getvalue(), _snapshot_path(run_dir, epoch))
+
+
+def _load_snapshot(run_dir: Path, epoch: int) -> list[np.ndarray]:
+    with np.load(_snapshot_path(run_dir, epoch)) as arrays:
+        return [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+
+
+def average_epochs(run_dir: str | os.PathLike, data: str | os.PathLike | None = None) -> dict:
+    """Checkpoint averaging: the mean of the weights the last k epochs ended with (batch-norm statistics
+    included), for each k from 2 to the snapshots kept, scored on PublicTest as training scores each epoch.
+    The best mean is kept as `averaged.keras` and recorded in state.json (`averaged`); `export` ships it
+    instead of best.keras when it scores higher. Free at test time: still one network."""
+    run_dir = Path(run_dir)
+    state = load_state(run_dir)
+    cfg = TrainConfig(**state["config"])
+    epochs = []
+    for epoch in range(state["epochs_done"], 0, -1):  # the unbroken run of snapshots that ends at the last epoch
+        if not _snapshot_path(run_dir, epoch).exists():
+            break
+        epochs.append(epoch)
+    if len(epochs) < 2:
+        raise InputError(f"{run_dir}: checkpoint averaging needs the weights of at least the last two epochs "
+                         f"in {run_dir / SNAPSHOTS}; found {len(epochs)}")
+    public = _subset(load_fer2013(data or cfg.data)["PublicTest"], cfg.limit, cfg.seed)
+    x_public, y_public = to_input(public.images), keras.utils.to_categorical(public.labels, NUM_CLASSES)
+    model = models.build(cfg.arch)
+    model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
+    total, scores, best = None, {}, None
+    for k, epoch in enumerate(epochs, 1):
+        weights = _load_snapshot(run_dir, epoch)
+        total = weights if total is None else [t + w for t, w in zip(total, weights)]
+        if k < 2:
+            continue
+        model.set_weights([(t / k).astype(w.dtype) for t, w in zip(total, weights)])
+        scores[k] = float(model.evaluate(x_public, y_public, batch_size=256, verbose=0)[1])
+        if best is None or scores[k] > scores[best]:
+            best = k
+            _atomic_save(model, run_dir / AVERAGED)
+    state["averaged"] = {"epochs": [epochs[best - 1], epochs[0]], "public_accuracy": scores[best],
+                         "public_accuracy_by_epochs_averaged": {str(k): acc for k, acc in scores.items()}}
+    _atomic_write_json(state, run_dir / "state.json")
+    return state["averaged"]
+
+
+def shipped_weights(state: dict) -> str:
+    """Which of a run's models `export` ships: its best epoch, or the average of its last epochs if that
+    scored higher on PublicTest."""
+    averaged = state.get("averaged")
+    return AVERAGED if averaged and averaged["public_accuracy"] > state["best_public_accuracy"] else "best.keras"
+
+
 def _atomic_write(data: bytes, path: Path) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(data)
@@ -322,6 +390,8 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
             state["best_public_accuracy"], state["best_epoch"] = float(accuracy), epoch + 1
             _atomic_save(_without_optimizer(model, cfg.arch), run_dir / "best.keras")
         _atomic_save(model, checkpoint)
+        if epoch + 1 > cfg.epochs - cfg.average_last:
+            _save_snapshot(model, run_dir, epoch + 1)
         _atomic_write_json(state, run_dir / "state.json")
         print(f"epoch {epoch + 1}/{cfg.epochs} loss {record['loss']:.4f} acc {record['accuracy']:.4f} "
               f"public_loss {loss:.4f} public_acc {accuracy:.4f} cpu_h {state['cpu_seconds'] / 3600:.2f}",
@@ -373,11 +443,15 @@ def calibrate(model: keras.Model, model_path: Path, split: Split, views: str) ->
 
 
 def _run_member(run_dir: Path) -> tuple[keras.Model, dict]:
-    """A run's best model without optimizer state, and its training record."""
+    """A run's best model (best epoch, or average of its last epochs) without optimizer state, and its
+    training record."""
     state = load_state(run_dir)
     network = models.build(state["config"]["arch"])
-    network.set_weights(keras.models.load_model(run_dir / "best.keras").get_weights())
+    weights = shipped_weights(state)
+    network.set_weights(keras.models.load_model(run_dir / weights).get_weights())
     record = {**state, "command": "python -m emodetect train " + " ".join(state["config"]["command"][1:])}
+    if weights == AVERAGED:
+        record["averaged_epochs"] = state["averaged"]["epochs"]
     if state["config"].get("teacher"):  # members: the teacher's own records, [] if it had none
         kept = run_dir / TEACHER_RECORD
         record["teacher"] = {"model": state["config"]["teacher"],

@@ -151,6 +151,51 @@ def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(fer_dir, 
     assert summary["cpu_hours"] == pytest.approx(member["cpu_seconds"] / 3600 + teacher_hours)
 
 
+@pytest.mark.slow
+def test_checkpoint_averaging_ships_the_mean_of_the_last_epochs_only_if_it_scores_higher(fer_dir, tmp_path):
+    """The trainer keeps each late epoch's weights; `average` scores the mean of the last k on PublicTest
+    for every k and keeps the best, which `export` ships only where it beats the best single epoch."""
+    from emodetect._tensorflow import keras
+    from emodetect.train import AVERAGED, load_state, shipped_weights
+
+    run = tmp_path / "run"
+    assert _train(run, "--data", str(fer_dir), *SMOKE).wait(timeout=300) == 0
+    snapshots = sorted(p.name for p in (run / "epochs").iterdir())
+    assert snapshots == ["001.npz", "002.npz", "003.npz"]  # all three: within the last 10 epochs
+    final = keras.models.load_model(run / "checkpoint.keras").get_weights()
+    with np.load(run / "epochs" / "003.npz") as last:
+        np.testing.assert_array_equal(last["arr_0"], final[0])
+
+    done = subprocess.run([sys.executable, "-m", "emodetect", "average", "--run-dir", str(run)], cwd=PROJECT_DIR,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "last 2 epochs averaged: PublicTest" in done.stdout and "last 3 epochs averaged" in done.stdout
+    state = load_state(run)
+    first, last = state["averaged"]["epochs"]
+    assert last == 3 and first in (1, 2)
+    assert state["averaged"]["public_accuracy"] == max(state["averaged"]["public_accuracy_by_epochs_averaged"].values())
+    stacks = []
+    for epoch in range(first, 4):
+        with np.load(run / "epochs" / f"{epoch:03d}.npz") as arrays:
+            stacks.append(arrays["arr_0"])
+    averaged = keras.models.load_model(run / AVERAGED).get_weights()
+    np.testing.assert_allclose(averaged[0], np.mean(stacks, axis=0), rtol=1e-5, atol=1e-7)
+    beats = state["averaged"]["public_accuracy"] > state["best_public_accuracy"]
+    assert shipped_weights(state) == (AVERAGED if beats else "best.keras")
+    assert shipped_weights({**state, "best_public_accuracy": 1.0}) == "best.keras"
+    assert shipped_weights({**state, "best_public_accuracy": 0.0}) == AVERAGED
+
+
+def test_averaging_a_run_without_its_last_epochs_is_one_error_line(tmp_path):
+    (tmp_path / "state.json").write_text(json.dumps({"config": {"data": "x"}, "epochs_done": 5}))
+    done = subprocess.run([sys.executable, "-m", "emodetect", "average", "--run-dir", str(tmp_path)],
+                          cwd=PROJECT_DIR, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: {tmp_path}: checkpoint averaging needs the weights of at least the last two epochs in "
+        f"{tmp_path / 'epochs'}; found 0"]
+
+
 def test_resuming_a_run_that_never_started_is_one_error_line(tmp_path):
     missing = tmp_path / "never-started"
     done = _train(missing, "--resume")

@@ -39,11 +39,13 @@ def render(card: dict) -> str:
                                                  for tta in card["tta_views"]) + " |")
     members = t["members"]
     ensemble = f"{len(members)} networks, their probabilities averaged; each with " if len(members) > 1 else ""
+    weights = ("the weights that did best on PublicTest: one epoch's, or the mean of its last epochs'"
+               if any(m.get("averaged_epochs") for m in members) else "the weights of its best epoch on PublicTest")
     teachers = " (its teacher's included)" if any("teacher" in m for m in members) else ""
     lines += [
         "",
         f"PrivateTest 3-class valence accuracy {p['valence_accuracy']:.2%}; expected calibration error "
-        f"{p['calibration']['ece']:.3f}. Trained ({ensemble}the weights of its best epoch on PublicTest) in "
+        f"{p['calibration']['ece']:.3f}. Trained ({ensemble}{weights}) in "
         f"{t['cpu_hours']:.2f} CPU hours{teachers} ({t['wall_hours']:.2f} h wall) on 2 CPU cores:",
         "",
     ]
@@ -57,9 +59,14 @@ def render(card: dict) -> str:
 
 def commands(member: dict, indent: str) -> list[str]:
     """The command that trained a network, what it cost, and, if it was distilled, its teacher's."""
-    lines = [f"{indent}{member['command']}",
-             f"{indent}# {member['epochs']} epochs, chosen epoch {member['chosen_epoch']}, "
+    averaged = member.get("averaged_epochs")
+    chosen = (f"weights averaged over epochs {averaged[0]}-{averaged[1]}" if averaged
+              else f"chosen epoch {member['chosen_epoch']}")
+    lines = [f"{indent}{member['command']}", f"{indent}# {member['epochs']} epochs, {chosen}, "
              f"{member['cpu_hours']:.2f} CPU hours"]
+    if averaged:
+        train_args = member["config"]["command"]
+        lines.append(f"{indent}python -m emodetect average --run-dir {train_args[train_args.index('--run-dir') + 1]}")
     for change in member["schedule_changes"]:
         lines.append(f"{indent}# resumed after epoch {change['at_epoch']} with: --resume --epochs "
                      f"{change['epochs_after']}")

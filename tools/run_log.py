@@ -46,6 +46,10 @@ def main() -> None:
     print(f"- {state['cpu_seconds'] / 3600:.2f} CPU hours, {state['wall_seconds'] / 3600:.2f} h wall; best PublicTest "
           f"{state['best_public_accuracy']:.4f} at epoch {state['best_epoch']}"
           + private)
+    if averaged := state.get("averaged"):
+        by_k = ", ".join(f"last {k} {acc:.4f}" for k, acc in averaged["public_accuracy_by_epochs_averaged"].items())
+        print(f"- checkpoint averaging (`average`): PublicTest {by_k}; best the mean of epochs "
+              f"{averaged['epochs'][0]}-{averaged['epochs'][1]}, {averaged['public_accuracy']:.4f}")
     if args.views:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python tools/run_log.py` from anywhere
         from emodetect.evaluate import public_test_by_views, views_line
