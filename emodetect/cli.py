@@ -92,12 +92,12 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _average(args: argparse.Namespace) -> int:
-    from emodetect.train import average_epochs, load_state, shipped_weights
+    from emodetect.train import average_epochs, shipped_weights
 
-    averaged = average_epochs(args.run_dir, args.data)
+    state = average_epochs(args.run_dir, args.data)
+    averaged = state["averaged"]
     for k, accuracy in averaged["public_accuracy_by_epochs_averaged"].items():
         print(f"last {k} epochs averaged: PublicTest {accuracy:.4f}")
-    state = load_state(args.run_dir)
     first, last = averaged["epochs"]
     print(f"best mean: epochs {first}-{last}, PublicTest {averaged['public_accuracy']:.4f} against the best epoch's "
           f"{state['best_public_accuracy']:.4f} (epoch {state['best_epoch']}); export ships {shipped_weights(state)}")

@@ -261,7 +261,7 @@ def average_epochs(run_dir: str | os.PathLike, data: str | os.PathLike | None = 
     """Checkpoint averaging: the mean of the weights the last k epochs ended with (batch-norm statistics
     included), for each k from 2 to the snapshots kept, scored on PublicTest as training scores each epoch.
     The best mean is kept as `averaged.keras` and recorded in state.json (`averaged`); `export` ships it
-    instead of best.keras when it scores higher. Free at test time: still one network."""
+    instead of best.keras when it scores higher. Free at test time: still one network. Returns the new state."""
     run_dir = Path(run_dir)
     state = load_state(run_dir)
     cfg = TrainConfig(**state["config"])
@@ -291,7 +291,7 @@ def average_epochs(run_dir: str | os.PathLike, data: str | os.PathLike | None = 
     state["averaged"] = {"epochs": [epochs[best - 1], epochs[0]], "public_accuracy": scores[best],
                          "public_accuracy_by_epochs_averaged": {str(k): acc for k, acc in scores.items()}}
     _atomic_write_json(state, run_dir / "state.json")
-    return state["averaged"]
+    return state
 
 
 def shipped_weights(state: dict) -> str:
