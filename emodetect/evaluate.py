@@ -184,13 +184,14 @@ def _member_card(record: dict) -> dict:
         "config": record["config"],
         "epochs": record["epochs_done"],
         "chosen_epoch": record["best_epoch"],
-        "averaged_epochs": record.get("averaged_epochs"),  # [first, last]: shipped their mean instead (`average`)
         "cpu_hours": record["cpu_seconds"] / 3600,
         "wall_hours": record["wall_seconds"] / 3600,
         "schedule_changes": record.get("schedule_changes", []),
         "temperature": record.get("temperature", 1.0),  # `export` divides its logits by it (1: not calibrated)
         "history": record["history"],
     }
+    if record.get("averaged_epochs"):  # [first, last]: it shipped their mean, not its best epoch (`average`)
+        card["averaged_epochs"] = record["averaged_epochs"]
     if "teacher" in record:  # distilled: what the teacher was and cost
         teachers = record["teacher"]["members"]
         card["teacher"] = {"model": record["teacher"]["model"], **training_summary(teachers)}

@@ -92,7 +92,7 @@ def test_card_is_internally_consistent(card):
         assert member["command"].startswith("python -m emodetect train")
         assert member["cpu_hours"] > 0 and len(member["history"]) == member["epochs"]
         assert 1 <= member["chosen_epoch"] <= member["epochs"]
-        averaged = member.get("averaged_epochs")  # absent in cards written before `average` existed
+        averaged = member.get("averaged_epochs")  # absent unless the member shipped averaged weights
         assert averaged is None or 1 <= averaged[0] < averaged[1] == member["epochs"]
 
 
