@@ -164,17 +164,23 @@ def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os
 def training_summary(members: list[dict]) -> dict:
     """The card's account of training from `export`'s records: every member's command and curve, and
     the hours in all, a distilled member's teacher included (the student could not exist without it)."""
+    runs = _distinct_runs(members)
     return {
-        "cpu_hours": sum(_with_teachers(m, "cpu_seconds") for m in members) / 3600,
-        "wall_hours": sum(_with_teachers(m, "wall_seconds") for m in members) / 3600,
+        "cpu_hours": sum(r["cpu_seconds"] for r in runs) / 3600,
+        "wall_hours": sum(r["wall_seconds"] for r in runs) / 3600,
         "members": [_member_card(m) for m in members],
     }
 
 
-def _with_teachers(record: dict, key: str) -> float:
-    """A run's CPU (or wall) seconds plus those its teacher cost, and its teacher's teacher's."""
-    teachers = record.get("teacher", {}).get("members", [])
-    return record[key] + sum(_with_teachers(t, key) for t in teachers)
+def _distinct_runs(records: list[dict]) -> list[dict]:
+    """The runs behind these records, teachers and their teachers included, each once: a run that is
+    both a member and part of another member's teacher was trained once, so it is counted once."""
+    runs = {}
+    for record in records:
+        runs.setdefault(tuple(record["command"]), record)
+        for run in _distinct_runs(record.get("teacher", {}).get("members", [])):
+            runs.setdefault(tuple(run["command"]), run)
+    return list(runs.values())
 
 
 def _member_card(record: dict) -> dict:
