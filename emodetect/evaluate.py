@@ -177,8 +177,7 @@ def _distinct_runs(records: list[dict]) -> list[dict]:
     both a member and part of another member's teacher was trained once, so it is counted once."""
     runs = {}
     for record in records:
-        runs.setdefault(tuple(record["command"]), record)
-        for run in _distinct_runs(record.get("teacher", {}).get("members", [])):
+        for run in [record, *_distinct_runs(record.get("teacher", {}).get("members", []))]:
             runs.setdefault(tuple(run["command"]), run)
     return list(runs.values())
 
