@@ -136,3 +136,27 @@ def test_webcam_streams_annotated_video_and_charts_the_emotions(camera_browser, 
         assert math.isfinite(float(page.evaluate(METRICS_JS)["Processing FPS"]))
     finally:
         page.context.close()
+
+
+def test_a_page_reloaded_after_a_server_restart_keeps_the_apps_sidebar(browser):
+    """The `pages/` folder must not show through: a reloaded Image tab on a restarted server (which has
+    not run app.py yet) shows the Image page with the app's own sidebar, not Streamlit's folder listing."""
+    port = browser_support.free_port()
+    page = new_page(browser)
+    titles = [p.title for p in APP_PAGES]
+    sidebar = '[data-testid="stSidebarNav"] [data-testid="stSidebarNavLink"]'
+    try:
+        for run in ("first", "restarted"):
+            with browser_support.app_server(browser_support.OUTPUT / f"restart-{run}-server.log", port=port) as server:
+                if run == "first":
+                    open_page(page, server.url, "Image")
+                else:
+                    page.reload()
+                    wait_idle(page)
+                page.get_by_role("heading", name="Emotions in a photo").wait_for()
+                assert [t.split("\n")[-1].strip() for t in page.locator(sidebar).all_inner_texts()] == titles, run
+                assert page.url.endswith("/Image")
+                assert_no_exception(page)
+                screenshot(page, f"reload-after-restart-{run}")
+    finally:
+        page.context.close()
