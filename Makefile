@@ -7,7 +7,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 PIP := $(VPY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test deps test-deps chromium lint
+.PHONY: run test deps test-deps chromium lint screenshots
 
 run: deps
 	$(VPY) -m streamlit run app.py --server.port $(PORT) --server.headless true
@@ -37,3 +37,7 @@ chromium:
 
 lint: $(VPY)
 	$(VPY) -m ruff check .
+
+# The README's pictures of each page, taken by the browser tests (docs/screenshots/).
+screenshots: test-deps chromium
+	$(VPY) tools/docs_screenshots.py
