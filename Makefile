@@ -5,9 +5,9 @@ PYTHON ?= python3
 PORT ?= 8501
 VENV := .venv
 VPY := $(VENV)/bin/python
-# --no-compile: no bytecode for every file of the wheels up front (a fresh .venv took 189 s with it, 89 s
-# without, here; tests/test_setup.py prints the time); Python
-# compiles each module the first time it is imported, and the app never imports most of them.
+# --no-compile: no bytecode for every file of the wheels up front (a fresh .venv here: 189 s compiling,
+# 89 s not; tests/test_setup.py prints it). Python compiles a module when it is first imported, and the
+# app never imports most of them.
 PIP := $(VPY) -m pip install --quiet --disable-pip-version-check --no-compile
 
 .PHONY: run test deps test-deps chromium lint screenshots
