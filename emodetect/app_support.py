@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from emodetect.data import Split, load_fer2013
+from emodetect.data import Split, load_fer2013, load_ferplus_votes, votes_text
 from emodetect.imageio import read_image
+from emodetect.labels import EMOTIONS
 from emodetect.limits import MAX_VIDEO_SECONDS, duration_text
-from emodetect.paths import MODEL_CARD
+from emodetect.paths import FERPLUS_VOTES, MODEL_CARD
 
 if TYPE_CHECKING:
     from streamlit.delta_generator import DeltaGenerator
@@ -183,6 +184,36 @@ def confident_mistakes(probs: np.ndarray, labels: np.ndarray, count: int) -> np.
     """Indices of the `count` wrongly classified faces with the highest top probability, most confident first."""
     wrong = np.flatnonzero(probs.argmax(axis=1) != labels)
     return wrong[np.argsort(-probs[wrong].max(axis=1), kind="stable")][:count]
+
+
+@st.cache_data(max_entries=512, show_spinner="Working out what the model looked at…")
+def relevance_overlay(crop: np.ndarray, emotion: str) -> np.ndarray:
+    """The uint8 48×48 `crop` tinted by its occlusion map for `emotion` (`explain.occlusion` on the app's
+    classifier, the blurred face as baseline): one model call per face, cached per face and emotion, so
+    switching one face's emotion recomputes that face alone."""
+    from emodetect import draw
+    from emodetect.explain import occlusion
+    from emodetect.preprocess import to_input
+
+    relevance = occlusion(to_input(crop[None]), detector().classifier.predict_inputs, target=EMOTIONS.index(emotion))
+    return draw.relevance_overlay(crop, relevance[0])
+
+
+@st.cache_resource(show_spinner="Reading the FER+ votes…")
+def ferplus_votes() -> dict[str, dict[str, int]]:
+    """The FER+ votes of the shared data (`data.load_ferplus_votes`), read once; empty where the file is absent."""
+    return load_ferplus_votes(FERPLUS_VOTES) if FERPLUS_VOTES.is_file() else {}
+
+
+def mistake_caption(split: Split, index: int, probs: np.ndarray, root: str) -> str:
+    """ "sad → neutral 91% · FER+ votes: neutral 6, sad 3, angry 1" under one mistake's map; the votes only
+    where FER+ has them for that face of the FER-2013 folder `root` (not for a CSV's rows)."""
+    caption = f"{EMOTIONS[split.labels[index]]} → {EMOTIONS[int(probs.argmax())]} {probs.max():.0%}"
+    try:
+        votes = ferplus_votes().get(Path(split.sources[index]).relative_to(root).as_posix())
+    except ValueError:  # not a file under `root`
+        votes = None
+    return f"{caption} · FER+ votes: {votes_text(votes)}" if votes else caption
 
 
 @dataclass(frozen=True)

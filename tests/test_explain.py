@@ -159,3 +159,18 @@ def test_cli_explain_writes_a_sheet_of_every_face(media_dir, tmp_path, capsys):
     assert sheet.shape[1] == 2 * 144 + 3 * 8 and sheet.shape[0] > 6 * 144  # a row of two 144 px pictures per face
     assert 20_000 < out.stat().st_size < 2_000_000
     assert capsys.readouterr().out.count("face ") == 6
+
+
+def test_ferplus_votes_are_read_under_our_names_most_first():
+    from emodetect.data import load_ferplus_votes, votes_text
+    from emodetect.paths import FERPLUS_VOTES
+
+    if not FERPLUS_VOTES.is_file():
+        pytest.skip(f"FER+ votes not found at {FERPLUS_VOTES} (this test needs ../shared/data)")
+    votes = load_ferplus_votes(FERPLUS_VOTES)
+    assert len(votes) == 32_101
+    # The file's first row: neutral 4, happiness 0, surprise 0, sadness 1, anger 3, disgust 2, ...
+    assert votes_text(votes["train/angry/Training_1426440.jpg"]) == "neutral 4, angry 3, disgust 2, sad 1"
+    # Ten annotators per face (the README); one row of the file counts only 9 votes.
+    assert sum(sum(v.values()) != 10 for v in votes.values()) == 1
+    assert set().union(*votes.values()) <= set(EMOTIONS) | {"contempt", "unknown", "not a face"}
