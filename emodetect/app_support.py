@@ -46,7 +46,8 @@ PAGES = [
     Page("app_pages/0_Home.py", "Home", ":material/home:", "What the demo does and how good the model is."),
     Page("app_pages/1_Image.py", "Image", ":material/image:",
          "Upload a photo or pick a sample: every face is boxed and labelled, with a chart of its probabilities. "
-         "Switch between 7 emotions and 3 valences; download the picture and the results."),
+         "Switch between 7 emotions and 3 valences, see what the model looked at in each face; download the picture "
+         "and the results."),
     Page("app_pages/2_Video.py", "Video", ":material/movie:",
          "Upload a short clip and follow the emotions of each face over time."),
     Page("app_pages/3_Webcam.py", "Webcam", ":material/videocam:", "Live emotions from your camera, in the browser."),

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from emodetect.data import DatasetError
 from emodetect.errors import InputError
 from emodetect.labels import EMOTIONS
+
+if TYPE_CHECKING:
+    from emodetect.detector import EmotionDetector, FaceResult
 
 
 def _image(args: argparse.Namespace) -> int:
@@ -40,7 +44,7 @@ def _image(args: argparse.Namespace) -> int:
     return 0
 
 
-def _explanations(detector, results) -> np.ndarray:
+def _explanations(detector: EmotionDetector, results: list[FaceResult]) -> np.ndarray:
     """Every face's occlusion map for its emotion, one sheet (`draw.explanation_sheet`)."""
     from emodetect.draw import explanation_sheet
     from emodetect.explain import occlusion

@@ -18,7 +18,7 @@ after one call on the untouched faces.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -161,11 +161,7 @@ def _batched(make: Callable[[np.ndarray], np.ndarray], total: int, target: np.nd
     """`target`'s probability for each of `total` perturbed inputs, built by `make(flat indices)` one chunk of
     `batch_size` at a time (so 500 faces never sit in memory as 60,000 copies) and sent in one call each."""
     out = np.empty(total, np.float32)
-    for chunk in _chunks(total, batch_size):
+    for start in range(0, total, batch_size):
+        chunk = np.arange(start, min(start + batch_size, total))
         out[chunk] = predict(make(chunk).astype(np.float32))[np.arange(len(chunk)), target[chunk]]
     return out
-
-
-def _chunks(total: int, size: int) -> Iterator[np.ndarray]:
-    for start in range(0, total, size):
-        yield np.arange(start, min(start + size, total))

@@ -151,6 +151,15 @@ def test_a_uniform_crop_gives_a_flat_map_and_an_untinted_overlay(detector):
     assert np.all(relevance_overlay(crop, relevance) == 128)
 
 
+@pytest.mark.slow
+def test_on_real_faces_the_maps_delete_faster_than_a_shuffled_order(fer, detector):
+    x = to_input(fer["PrivateTest"].images[::72][:50])  # 50 faces spread over the split's classes
+    predict = detector.classifier.predict_inputs
+    maps = occlusion(x, predict)
+    shuffled = np.random.default_rng(0).permutation(maps.reshape(len(x), -1), axis=1).reshape(maps.shape)
+    assert area_under(deletion_curve(x, predict, maps)).mean() < area_under(deletion_curve(x, predict, shuffled)).mean()
+
+
 def test_cli_explain_writes_a_sheet_of_every_face(media_dir, tmp_path, capsys):
     out = tmp_path / "explained.png"
     assert main(["image", str(media_dir / "group_selfie.jpg"), "--explain", str(out)]) == 0
