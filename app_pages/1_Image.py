@@ -46,13 +46,13 @@ try:
     image, faces = app_support.detect_image(data, name)
     st.session_state[LAST_READ] = data, name
 except InputError as e:
-    st.error(str(e))
+    st.error(app_support.plain(str(e), quoted=name))
     if LAST_READ not in st.session_state:
         st.stop()
     # The session's earlier picture stays on screen (from the cache), said to be the earlier one.
     data, name = st.session_state[LAST_READ]
     image, faces = app_support.detect_image(data, name)
-    st.caption(f"Below: {name}, the last picture that could be read.")
+    st.caption(f"Below: {app_support.plain(name)}, the last picture that could be read.")
 
 ids = list(range(1, len(faces) + 1))
 annotated = annotate(image, faces, valence=valence, ids=ids)

@@ -15,6 +15,7 @@ from emodetect.video import SMOOTH_PREFIX
 
 VIDEO_TYPES = ["mp4", "mov", "avi", "mkv", "webm"]
 RESULT = "video_result"  # session-state key of the last successful analysis
+CANCELLED = "video_left_line"  # session-state key: the visitor pressed Cancel while waiting for a slot
 EVERY_FRAME, PER_SECOND = "Every frame", "Frames per second"
 
 app_support.setup_page("Video")
@@ -48,23 +49,42 @@ start = st.button("Analyse", type="primary", disabled=name is None)
 if name is None and RESULT not in st.session_state:
     st.info("Upload a clip or choose a sample clip, then press Analyse.")
 
+if st.session_state.pop(CANCELLED, False):
+    st.info("You left the line; press Analyse to try again.")
 if start:
     slot = st.empty()
-    bar = slot.progress(0.0, text="Opening the clip…")
+    slots = app_support.analysis_slots()
+
+    waiting_ui = {}  # drawn on the first wait only (widget keys are unique): the place in line, a Cancel button
+
+    def leave_line() -> None:
+        st.session_state[CANCELLED] = True
+
+    def show_place(ahead: int) -> None:
+        if not waiting_ui:
+            with slot.container():
+                waiting_ui["place"] = st.empty()
+                st.button("Cancel", key="leave-line", on_click=leave_line,
+                          help="Leave the line; nothing has been analysed yet.")
+        waiting_ui["place"].info(app_support.waiting_text(ahead, slots.slots))
+
     last_shown = [0.0]
 
-    def show_progress(done: int, total: int, elapsed: float) -> None:
-        """Move the bar at most a few times a second: every update is a message to the browser."""
-        if done == total or time.monotonic() - last_shown[0] > 0.25:
-            last_shown[0] = time.monotonic()
-            bar.progress(min(1.0, done / total), text=app_support.progress_text(done, total, elapsed))
-
     try:
-        st.session_state[RESULT] = app_support.analyse_clip(
-            name, data=data, path=path, fps=None if sampling == EVERY_FRAME else float(fps),
-            smoothing_s=smoothing, progress=show_progress)
+        with slots.slot(waiting=show_place):
+            bar = slot.progress(0.0, text="Opening the clip…")
+
+            def show_progress(done: int, total: int, elapsed: float) -> None:
+                """Move the bar at most a few times a second: every update is a message to the browser."""
+                if done == total or time.monotonic() - last_shown[0] > 0.25:
+                    last_shown[0] = time.monotonic()
+                    bar.progress(min(1.0, done / total), text=app_support.progress_text(done, total, elapsed))
+
+            st.session_state[RESULT] = app_support.analyse_clip(
+                name, data=data, path=path, fps=None if sampling == EVERY_FRAME else float(fps),
+                smoothing_s=smoothing, progress=show_progress)
     except InputError as e:
-        st.error(str(e))
+        st.error(app_support.plain(str(e), quoted=Path(name).name))
     finally:
         slot.empty()
 
@@ -73,7 +93,7 @@ if result is None:
     st.stop()
 
 analysis, info = result.analysis, result.analysis.info
-st.subheader(f"Results: {result.name}")
+st.subheader(f"Results: {app_support.plain(result.name)}")
 st.caption(f"{duration_text(info.duration_s)}, {info.width}×{info.height} at {info.fps:.3g} fps; "
            f"{analysis.frames_analyzed} frames analysed ({result.settings}) in "
            f"{duration_text(analysis.seconds)}.")

@@ -1,7 +1,5 @@
 """Dataset explorer: what the model card says about FER-2013 and the model, and the faces themselves."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -11,11 +9,14 @@ from emodetect.data import DatasetError
 from emodetect.draw import HOW_TO_READ
 from emodetect.evaluate import detailed_metrics
 from emodetect.labels import EMOTIONS, VALENCES
-from emodetect.paths import default_data_dir
+from emodetect.limits import MAX_UPLOAD_MB
+from emodetect.roots import REFUSAL
 
 SAMPLES_PER_CLASS = 12
 MISTAKES_SHOWN = 24
 CLASS_OPTIONS = ["7 emotions", "3 valences"]
+UPLOAD = "Upload your fer2013.csv"
+DATASET_PARAM = "dataset"  # ?dataset=NAME in the page's URL picks a configured copy, so links can share it
 
 
 def confusion_pair(matrix: list, valence_matrix: list, key: str) -> None:
@@ -34,11 +35,23 @@ private = card["private_test"]
 training = card["training"]
 
 st.title("FER-2013 and the model")
-default_path = str(default_data_dir())
-path = st.sidebar.text_input(
-    "FER-2013 folder or CSV", value=default_path,
-    help="The image-folder layout (train/ and test/ with one folder per emotion) or the original fer2013.csv. "
-         "Only read, never written. Defaults to $EMODETECT_DATA.").strip()
+# Visitors pick one of the copies the operator configured, by name (never a server path), or upload a CSV.
+copies = [root.label for root in app_support.data_roots()]
+options = copies + [UPLOAD]
+if DATASET_PARAM in st.query_params and st.query_params[DATASET_PARAM] not in copies:
+    st.error(REFUSAL)  # the same words whatever was asked: nothing about what exists
+if "dataset_choice" not in st.session_state:
+    st.session_state["dataset_choice"] = st.query_params.get(DATASET_PARAM) if (
+        st.query_params.get(DATASET_PARAM) in copies) else options[0]
+choice = st.sidebar.selectbox(
+    "FER-2013 data", options, key="dataset_choice",
+    help="A copy of FER-2013 on this server, or your own fer2013.csv (read in memory, never stored).")
+if choice == UPLOAD:
+    st.query_params.pop(DATASET_PARAM, None)
+    upload = st.sidebar.file_uploader("fer2013.csv", type=["csv"], max_upload_size=MAX_UPLOAD_MB,
+                                      help="The original challenge CSV (emotion,pixels,Usage), or some of its rows.")
+else:
+    st.query_params[DATASET_PARAM] = choice
 card_tab, data_tab = st.tabs(["Model card", "Faces in your copy of FER-2013"])
 
 with card_tab:
@@ -95,19 +108,24 @@ with card_tab:
         text_col.caption(f"Calibrated when exported: {whose} temperature fitted on PublicTest ({temperatures}).")
 
 with data_tab:
-    if not path or (path == default_path and not Path(path).exists()):  # no data here: not an error
-        st.info("To see the faces themselves, enter the path of a FER-2013 folder or fer2013.csv in the sidebar.")
-        st.stop()
     try:
-        splits = app_support.dataset(path)
+        if choice == UPLOAD:
+            if upload is None:
+                st.info("Upload a fer2013.csv in the sidebar to see its faces.")
+                st.stop()
+            key, source = app_support.upload_key(upload.getvalue()), app_support.plain(upload.name)
+            splits = app_support.uploaded_dataset(key, upload.name, upload.getvalue())
+        else:
+            key, source = choice, app_support.plain(choice)
+            splits = app_support.dataset(choice)
     except DatasetError as e:
-        st.error(str(e))
+        st.error(app_support.plain(str(e), quoted=upload.name if choice == UPLOAD else choice))
         st.stop()
 
     names = list(splits)
     split_name = st.selectbox("Split", names, index=names.index("PrivateTest") if "PrivateTest" in names else 0)
     split = splits[split_name]
-    st.caption(f"{len(split):,} faces in {split_name}, read from {path}")
+    st.caption(f"{len(split):,} faces in {split_name}, read from {source}")
 
     st.subheader("Sample faces per class")
     if st.button("Show other faces"):
@@ -121,7 +139,7 @@ with data_tab:
             picked = rng.choice(members, min(SAMPLES_PER_CLASS, len(members)), replace=False)
             faces_col.image([split.images[i] for i in picked], width=64)
 
-    probs = app_support.split_probs(path, split_name)
+    probs = app_support.split_probs(key, split_name, splits)
     predicted = probs.argmax(axis=1)
 
     st.subheader("Most confidently misclassified")
@@ -137,7 +155,7 @@ with data_tab:
         st.caption(f"{HOW_TO_READ} Each map explains the model's answer. Where FER+ has votes for a face "
                    "(10 people each), they show whether the model or the label is wrong.")
         st.image([app_support.relevance_overlay(split.images[i], EMOTIONS[predicted[i]]) for i in mistakes],
-                 width=144, caption=[app_support.mistake_caption(split, i, probs[i], path) for i in mistakes])
+                 width=144, caption=[app_support.mistake_caption(split, i, probs[i], key) for i in mistakes])
 
     live = detailed_metrics(probs, split.labels)
     st.subheader(f"Confusion matrix on {split_name}, computed now")

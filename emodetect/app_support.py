@@ -8,8 +8,10 @@ reads the card alone) opens quickly; serving the app never imports TensorFlow.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,11 +23,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from emodetect.data import Split, load_fer2013, load_ferplus_votes, votes_text
+from emodetect import roots
+from emodetect.data import DatasetError, Split, load_csv_bytes, load_fer2013, load_ferplus_votes, votes_text
 from emodetect.imageio import read_image
 from emodetect.labels import EMOTIONS
-from emodetect.limits import MAX_VIDEO_SECONDS, duration_text
-from emodetect.paths import FERPLUS_VOTES, MODEL_CARD
+from emodetect.limits import DEFAULT_MAX_ANALYSES, MAX_VIDEO_SECONDS, duration_text
+from emodetect.paths import FERPLUS_VOTES, MODEL_CARD, default_data_dir
+from emodetect.slots import AnalysisSlots
 
 if TYPE_CHECKING:
     from streamlit.delta_generator import DeltaGenerator
@@ -60,6 +64,74 @@ PAGES = [
 def setup_page(title: str) -> None:
     """The same tab title, icon and wide layout on every page (must be a page's first Streamlit call)."""
     st.set_page_config(page_title=f"{title} · emodetect", page_icon="🙂", layout="wide")
+
+
+# ASCII punctuation: CommonMark lets a backslash make each of these a literal character.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def plain(text: str, quoted: str | None = None) -> str:
+    """Markdown that Streamlit shows as exactly `text`: for every title, caption, alert or label that
+    carries a visitor's words (a file name, a CSV's name, an error quoting either).
+
+    Streamlit renders those as Markdown with HTML, LaTeX, emoji, colour directives and bare-URL links.
+    The visitor's words go in a code span, the one construct nothing inside is interpreted in (a
+    backslash escape still leaves `http://…` to become a link): all of `text` by default, or each
+    occurrence of `quoted` in a message of ours, whose own words are backslash-escaped.
+    """
+    if quoted is None:
+        return _code_span(text)
+    if not quoted:
+        return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+    return _code_span(quoted).join(_MARKDOWN_PUNCTUATION.sub(r"\\\1", part) for part in text.split(quoted))
+
+
+def _code_span(text: str) -> str:
+    if not text:
+        return ""
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    # CommonMark drops one space from each end of a span whose content starts and ends with one.
+    pad = " " if text[0] in "` " or text[-1] in "` " else ""
+    return f"{fence}{pad}{text.replace(chr(10), ' ')}{pad}{fence}"
+
+
+def setting(env_name: str, secret_name: str) -> str | list | None:
+    """An operator's setting: the environment variable if set, else the entry in .streamlit/secrets.toml."""
+    value = os.environ.get(env_name)
+    if value is None and st.secrets.load_if_toml_exists():  # False (no error) without a secrets.toml
+        value = st.secrets.get(secret_name)
+    return value
+
+
+def data_roots() -> list[roots.Root]:
+    """The FER-2013 copies (folders or CSV files) the explorer may read: $EMODETECT_DATA and the
+    `data_roots` secret; with neither, the shared copy beside the project."""
+    paths = roots.split_setting(os.environ.get("EMODETECT_DATA"))
+    if st.secrets.load_if_toml_exists():
+        paths += roots.split_setting(st.secrets.get("data_roots"))
+    return roots.roots_from(paths or [default_data_dir()])
+
+
+def results_root() -> roots.Root | None:
+    """The folder of batch outputs the Batch results page may read ($EMODETECT_RESULTS or the
+    `results_root` secret), or None when the operator configured none."""
+    paths = roots.split_setting(setting("EMODETECT_RESULTS", "results_root"))
+    return roots.roots_from(paths[:1])[0] if paths else None
+
+
+@st.cache_resource
+def analysis_slots() -> AnalysisSlots:
+    """The server's one line for video analyses: $EMODETECT_MAX_ANALYSES (or the `max_analyses` secret)
+    at once, by default `limits.DEFAULT_MAX_ANALYSES`."""
+    value = setting("EMODETECT_MAX_ANALYSES", "max_analyses")
+    return AnalysisSlots(int(value) if value not in (None, "") else DEFAULT_MAX_ANALYSES)
+
+
+def waiting_text(ahead: int, slots: int) -> str:
+    """ "Waiting for a free slot: this server runs 1 analysis at a time; 2 are ahead of you." """
+    at_once = f"{slots} analys{'i' if slots == 1 else 'e'}s at a time"
+    line = "you are next" if ahead == 0 else f"{ahead} {'is' if ahead == 1 else 'are'} ahead of you"
+    return f"Waiting for a free slot: this server runs {at_once}; {line}."
 
 
 def smoothing_slider(where: DeltaGenerator) -> float:
@@ -167,18 +239,36 @@ def results_json(name: str, image: np.ndarray, faces: Sequence[FaceResult]) -> s
     return json.dumps(results_document(name, image, faces), indent=2)
 
 
-# The dataset is cached as a resource, not as data: `cache_data` would copy its ~80 MB of
-# images on every rerun. Nothing modifies the arrays.
+# Datasets are cached as resources, not as data: `cache_data` would copy their ~80 MB of images on
+# every rerun. Nothing modifies the arrays.
 @st.cache_resource(max_entries=2, show_spinner="Reading FER-2013…")
-def dataset(path: str) -> dict[str, Split]:
-    """FER-2013 from a folder or CSV, read once per path. Raises `DatasetError` with a one-line reason."""
-    return load_fer2013(path)
+def dataset(label: str) -> dict[str, Split]:
+    """The configured FER-2013 copy named `label` (`data_roots`), read once. Raises `NotAvailable` for
+    any other name, and `DatasetError` with a one-line reason that names the copy, not its server path."""
+    root = roots.by_label(data_roots(), label)
+    try:
+        return load_fer2013(root.path)
+    except DatasetError as e:
+        raise DatasetError(str(e).replace(str(root.path), label)) from None
+
+
+def upload_key(data: bytes) -> str:
+    """The cache key of an uploaded file's contents."""
+    return "upload:" + hashlib.sha256(data).hexdigest()
+
+
+@st.cache_resource(max_entries=2, show_spinner="Reading your CSV…")
+def uploaded_dataset(key: str, name: str, _data: bytes) -> dict[str, Split]:
+    """A visitor's `fer2013.csv`, read in memory once per contents (`key` from `upload_key`; the bytes
+    themselves are not hashed again). Never written to disk."""
+    return load_csv_bytes(_data, name)
 
 
 @st.cache_data(max_entries=8, show_spinner="Classifying every face of the split…")
-def split_probs(path: str, split: str) -> np.ndarray:
-    """N×7 probabilities of the app's classifier (with its test-time views) for one split of `dataset(path)`."""
-    return detector().classifier.predict(dataset(path)[split].images)
+def split_probs(key: str, split: str, _splits: dict[str, Split]) -> np.ndarray:
+    """N×7 probabilities of the app's classifier (with its test-time views) for one split of the dataset
+    cached under `key` (a `data_roots` label or an `upload_key`)."""
+    return detector().classifier.predict(_splits[split].images)
 
 
 def confident_mistakes(probs: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
@@ -206,13 +296,15 @@ def ferplus_votes() -> dict[str, dict[str, int]]:
     return load_ferplus_votes(FERPLUS_VOTES) if FERPLUS_VOTES.is_file() else {}
 
 
-def mistake_caption(split: Split, index: int, probs: np.ndarray, root: str) -> str:
-    """ "sad → neutral 91% · FER+ votes: neutral 6, sad 3, angry 1" under one mistake's map; the votes only
-    where FER+ has them for that face of the FER-2013 folder `root` (not for a CSV's rows)."""
+def mistake_caption(split: Split, index: int, probs: np.ndarray, key: str) -> str:
+    """ "sad → neutral 91% · FER+ votes: neutral 6, sad 3, angry 1" under one mistake's map, for the dataset
+    cached under `key`; the votes only where FER+ has them: faces of a configured FER-2013 folder laid out
+    like the shared copy (not a CSV's rows, not an upload)."""
     caption = f"{EMOTIONS[split.labels[index]]} → {EMOTIONS[int(probs.argmax())]} {probs.max():.0%}"
+    root = next((r.path for r in data_roots() if r.label == key), None)
     try:
-        votes = ferplus_votes().get(Path(split.sources[index]).relative_to(root).as_posix())
-    except ValueError:  # not a file under `root`
+        votes = ferplus_votes().get(Path(split.sources[index]).relative_to(root).as_posix()) if root else None
+    except ValueError:  # not a file under the folder: a CSV's row
         votes = None
     return f"{caption} · FER+ votes: {votes_text(votes)}" if votes else caption
 

@@ -10,9 +10,11 @@ train/, "Test" for test/, "Validation" for val/).
 from __future__ import annotations
 
 import csv
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import cv2
 import numpy as np
@@ -98,32 +100,51 @@ def load_folder(root: str | os.PathLike) -> dict[str, Split]:
 def load_csv(path: str | os.PathLike) -> dict[str, Split]:
     """Read the original challenge CSV (`emotion,pixels,Usage`; pixels are 2304 space-separated ints)."""
     path = Path(path)
-    found: dict[str, tuple[list[np.ndarray], list[int], list[str]]] = {}
     with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in _CSV_COLUMNS if c not in (reader.fieldnames or ())]
-        if missing:
-            raise DatasetError(f"{path}: missing column(s) {', '.join(missing)} "
-                               f"(expected header {','.join(_CSV_COLUMNS)})")
-        for row in reader:
-            line = reader.line_num
-            try:
-                label = int(row["emotion"])
-                pixels = np.array(row["pixels"].split(), dtype=np.int64)
-            except (ValueError, AttributeError) as e:
-                raise DatasetError(f"{path}, line {line}: not a number ({e})") from None
-            if not 0 <= label < len(EMOTIONS):
-                raise DatasetError(f"{path}, line {line}: emotion {label} is not in 0..{len(EMOTIONS) - 1}")
-            if pixels.size != IMAGE_SIZE * IMAGE_SIZE:
-                raise DatasetError(f"{path}, line {line}: {pixels.size} pixels, expected {IMAGE_SIZE * IMAGE_SIZE}")
-            if pixels.min() < 0 or pixels.max() > 255:
-                raise DatasetError(f"{path}, line {line}: pixel values outside 0..255")
-            images, labels, sources = found.setdefault(row["Usage"].strip(), ([], [], []))
-            images.append(pixels.astype(np.uint8).reshape(IMAGE_SIZE, IMAGE_SIZE))
-            labels.append(label)
-            sources.append(f"{path}:{line}")
+        return read_csv(f, str(path))
+
+
+def load_csv_bytes(data: bytes, name: str) -> dict[str, Split]:
+    """A `fer2013.csv` uploaded to the app, read in memory (nothing is written to disk); errors name `name`."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DatasetError(f"{name}: not a FER-2013 CSV file (it is not text)") from None
+    return read_csv(io.StringIO(text, newline=""), name)
+
+
+def read_csv(f: TextIO, where: str) -> dict[str, Split]:
+    """The challenge CSV from an open text stream; `where` names it in errors.
+
+    Errors give the line and the column, never the cell's value: a server's file must not be echoed to a
+    visitor.
+    """
+    found: dict[str, tuple[list[np.ndarray], list[int], list[str]]] = {}
+    reader = csv.DictReader(f)
+    missing = [c for c in _CSV_COLUMNS if c not in (reader.fieldnames or ())]
+    if missing:
+        raise DatasetError(f"{where}: missing column(s) {', '.join(missing)} "
+                           f"(expected header {','.join(_CSV_COLUMNS)})")
+    for row in reader:
+        line = reader.line_num
+        try:
+            label = int(row["emotion"])
+            pixels = np.array(row["pixels"].split(), dtype=np.int64)
+        except (ValueError, TypeError, AttributeError):  # a missing cell is None
+            raise DatasetError(f"{where}, line {line}: the emotion or pixels column holds something other than "
+                               "whole numbers") from None
+        if not 0 <= label < len(EMOTIONS):
+            raise DatasetError(f"{where}, line {line}: emotion {label} is not in 0..{len(EMOTIONS) - 1}")
+        if pixels.size != IMAGE_SIZE * IMAGE_SIZE:
+            raise DatasetError(f"{where}, line {line}: {pixels.size} pixels, expected {IMAGE_SIZE * IMAGE_SIZE}")
+        if pixels.min() < 0 or pixels.max() > 255:
+            raise DatasetError(f"{where}, line {line}: pixel values outside 0..255")
+        images, labels, sources = found.setdefault((row["Usage"] or "").strip(), ([], [], []))
+        images.append(pixels.astype(np.uint8).reshape(IMAGE_SIZE, IMAGE_SIZE))
+        labels.append(label)
+        sources.append(f"{where}:{line}")
     if not found:
-        raise DatasetError(f"{path}: no rows")
+        raise DatasetError(f"{where}: no rows")
     return {split: _make_split(*found[split]) for split in _ordered(found)}
 
 

@@ -3,11 +3,16 @@
 Messages about a limit name it, so a refused visitor knows what would be accepted.
 """
 
+import os
+
 MAX_UPLOAD_MB = 200  # Streamlit's server.maxUploadSize (set in .streamlit/config.toml to the same)
 MAX_IMAGE_PIXELS = 50_000_000  # larger images are refused before decoding (decompression-bomb guard)
 MAX_DETECT_SIDE = 4096  # larger images are scaled down for face detection; boxes are mapped back
 MAX_FACES = 50  # faces classified per image or frame (the largest ones)
 MAX_VIDEO_SECONDS = 600
+# Video analyses running at once on one server; later ones wait in line. Half the cores (at least one),
+# so the webcam streams keep the rest. Operators set another number in $EMODETECT_MAX_ANALYSES.
+DEFAULT_MAX_ANALYSES = max(1, (os.cpu_count() or 2) // 2)
 
 
 def duration_text(seconds: float) -> str:

@@ -75,11 +75,12 @@ def app_server(log_path: Path = SERVER_LOG) -> Iterator[AppServer]:
     """`streamlit run app.py` on a free loopback port until the block ends; stopped by its PID.
 
     No ICE servers (the browser is on the same machine) and the aioice shim on PYTHONPATH of this
-    process only, so WebRTC connects over loopback even where `lo` is the only interface.
+    process only, so WebRTC connects over loopback even where `lo` is the only interface. One video
+    analysis at a time unless the environment says otherwise (the default on two cores, made explicit).
     """
     port = free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, ICE_SERVERS_ENV: "[]",
+    env = {"EMODETECT_MAX_ANALYSES": "1", **os.environ, ICE_SERVERS_ENV: "[]",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(SHIM), str(PROJECT_DIR), os.environ.get("PYTHONPATH")]))}
     with log_path.open("w") as log:
         server = subprocess.Popen(
@@ -154,6 +155,25 @@ def write_y4m(source: Path, path: Path, seconds: float = 4, width: int = 640, he
             x0, y0 = (width - w) // 2, (height - h) // 2
             canvas[y0:y0 + h, x0:x0 + w] = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
             out.write(b"FRAME\n" + cv2.cvtColor(canvas, cv2.COLOR_RGB2YUV_I420).tobytes())
+    return path
+
+
+def write_looped_clip(source: Path, path: Path, seconds: float) -> Path:
+    """`source` played over and over for `seconds`, as H.264 MP4: a longer real clip for the load tests."""
+    import av
+
+    with av.open(str(source)) as container:
+        stream = container.streams.video[0]
+        fps = stream.average_rate
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    with av.open(str(path), "w") as out:
+        encoder = out.add_stream("libx264", rate=fps)
+        encoder.width, encoder.height = frames[0].shape[1], frames[0].shape[0]
+        encoder.pix_fmt = "yuv420p"
+        encoder.options = {"preset": "ultrafast"}  # seconds, not a minute, for a minute of video
+        for i in range(round(seconds * float(fps))):
+            out.mux(encoder.encode(av.VideoFrame.from_ndarray(frames[i % len(frames)], format="rgb24")))
+        out.mux(encoder.encode())
     return path
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -13,6 +14,8 @@ from streamlit.testing.v1 import AppTest
 from emodetect.app_support import model_card
 from emodetect.labels import EMOTIONS, VALENCES
 from emodetect.paths import PROJECT_DIR
+from emodetect.roots import REFUSAL
+from tests.markdown_text import shown
 
 HOME = PROJECT_DIR / "app.py"
 IMAGE_PAGE = PROJECT_DIR / "app_pages" / "1_Image.py"
@@ -121,7 +124,7 @@ def test_non_image_upload_is_one_error_and_the_page_still_works(media_dir):
     at = run(IMAGE_PAGE)
     at.file_uploader[0].upload("x.jpg", b"hello", "image/jpeg")
     rerun(at)
-    assert [e.value for e in at.error] == ["x.jpg is not an image file"]
+    assert [shown(e.value) for e in at.error] == ["x.jpg is not an image file"]
     assert not charts(at)
 
     at.file_uploader[0].clear()
@@ -193,6 +196,49 @@ def test_explorer_a_file_that_is_not_fer2013_is_one_error(tmp_path, monkeypatch)
     at = run(EXPLORER)
     assert len(at.error) == 1 and "photo.jpg" in at.error[0].value
     assert heatmap_counts(at)  # the model card part is still there
+
+
+@pytest.mark.parametrize("asked", ["/etc", "..", "~", "/proc/self/environ", "fer2013/..", "x" * 3000])
+def test_explorer_refuses_every_dataset_but_the_configured_ones(fer_dir, tmp_path, monkeypatch, asked):
+    """A visitor picks a configured copy by name; a path in the URL gets one refusal and reads nothing."""
+    copy = tmp_path / "fer2013"
+    copy.mkdir()
+    _small_fer_csv(fer_dir, copy / "fer2013.csv", per_class=1)
+    monkeypatch.setenv("EMODETECT_DATA", str(copy / "fer2013.csv"))
+    at = AppTest.from_file(EXPLORER, default_timeout=120)
+    at.query_params["dataset"] = asked
+    rerun(at)
+    assert [e.value for e in at.error] == [REFUSAL]
+    assert at.sidebar.selectbox[0].options == ["fer2013.csv", "Upload your fer2013.csv"]
+    assert not at.sidebar.text_input  # nowhere to type a server path
+    text = " ".join(e.value for e in [*at.caption, *at.markdown, *at.error])
+    assert "PackageKit" not in text and "environ" not in text and str(tmp_path) not in text
+
+
+def test_explorer_reads_an_uploaded_csv_in_memory(fer_dir, tmp_path, monkeypatch):
+    """The visitor's own fer2013.csv: faces and a live confusion matrix, nothing written to disk."""
+    csv = tmp_path / "fer2013.csv"
+    faces = _small_fer_csv(fer_dir, csv)
+    data = csv.read_bytes()
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setenv("EMODETECT_DATA", str(tmp_path / "absent"))
+    at = run(EXPLORER)
+    at.sidebar.selectbox[0].set_value("Upload your fer2013.csv")
+    rerun(at)
+    assert any("Upload a fer2013.csv" in i.value for i in at.info)
+    at.sidebar.file_uploader[0].upload("my **faces** $x$.csv", data, "text/csv")
+    rerun(at)
+    assert not at.error
+    assert any(shown(c.value).endswith("read from my **faces** $x$.csv") for c in at.caption)
+    assert np.sum(heatmap_counts(at)[1]) == faces
+    assert not list(scratch.iterdir())
+
+    at.sidebar.file_uploader[0].upload("notes.csv", b"shopping,list\neggs,milk\n", "text/csv")
+    rerun(at)
+    assert [shown(e.value) for e in at.error] == ["notes.csv: missing column(s) emotion, pixels, Usage "
+                                                  "(expected header emotion,pixels,Usage)"]
 
 
 def test_image_page_shows_what_the_model_looked_at_for_the_chosen_emotion(media_dir):

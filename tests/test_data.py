@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from emodetect.data import DatasetError, load_csv, load_fer2013, load_folder
+from emodetect.data import DatasetError, load_csv, load_csv_bytes, load_fer2013, load_folder
 from emodetect.labels import EMOTIONS
 
 # The class counts of ../shared/data/README.md, in EMOTIONS order.
@@ -75,7 +75,7 @@ def one_real_face(fer):
     ("emotion,pixels", "3,{pixels}", "missing column(s) Usage"),
     ("emotion,pixels,Usage", "3,1 2 3,Training", "line 2: 3 pixels, expected 2304"),
     ("emotion,pixels,Usage", "9,{pixels},Training", "line 2: emotion 9 is not in 0..6"),
-    ("emotion,pixels,Usage", "happy,{pixels},Training", "line 2: not a number"),
+    ("emotion,pixels,Usage", "happy,{pixels},Training", "line 2: the emotion or pixels column holds"),
     ("emotion,pixels,Usage", "3,{big},Training", "line 2: pixel values outside 0..255"),
 ])
 def test_malformed_csv_names_file_and_line(tmp_path, one_real_face, header, row, message):
@@ -87,6 +87,29 @@ def test_malformed_csv_names_file_and_line(tmp_path, one_real_face, header, row,
     assert str(path) in str(error.value)
     assert message in str(error.value)
 
+
+
+def test_csv_errors_never_echo_a_cell(tmp_path, one_real_face):
+    """A server's file must not leak through the app's error: the message gives the line, not the value."""
+    pixels = " ".join(map(str, one_real_face.ravel()))
+    path = tmp_path / "secrets.csv"
+    path.write_text(f"emotion,pixels,Usage\nSECRET_TOKEN_123,{pixels},Training\n3,{pixels} x9z,Training\n")
+    with pytest.raises(DatasetError) as error:
+        load_csv(path)
+    assert "line 2" in str(error.value) and "SECRET" not in str(error.value)
+
+
+def test_an_uploaded_csv_reads_in_memory_like_the_file(tmp_path, fer):
+    rows = ["emotion,pixels,Usage"] + [f"{label},{' '.join(map(str, image.ravel()))},PrivateTest"
+                                       for image, label in zip(fer["PrivateTest"].images[:20],
+                                                               fer["PrivateTest"].labels[:20])]
+    path = tmp_path / "fer2013.csv"
+    path.write_text("\n".join(rows) + "\n")
+    from_file, uploaded = load_csv(path)["PrivateTest"], load_csv_bytes(path.read_bytes(), "mine.csv")["PrivateTest"]
+    assert np.array_equal(from_file.images, uploaded.images) and np.array_equal(from_file.labels, uploaded.labels)
+    assert uploaded.sources[0] == "mine.csv:2"
+    with pytest.raises(DatasetError, match=r"^mine.csv: not a FER-2013 CSV file \(it is not text\)$"):
+        load_csv_bytes(b"\xff\xd8\xff\xe0 jpeg", "mine.csv")
 
 def test_empty_csv_is_an_error(tmp_path):
     path = tmp_path / "empty.csv"

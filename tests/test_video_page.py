@@ -21,6 +21,7 @@ from emodetect.limits import duration_text
 from emodetect.paths import PROJECT_DIR
 from emodetect.samples import sample_videos
 from emodetect.video import probe
+from tests.markdown_text import shown
 
 VIDEO_PAGE = PROJECT_DIR / "app_pages" / "2_Video.py"
 PHONE = "Phone at night (5 s, 1 face)"  # phone_at_night.mp4: 115 frames, 4.6 s, one face throughout
@@ -88,7 +89,7 @@ def test_sample_clip_every_frame(media_dir, served, tmp_path):
     assert not figures(at)  # choosing a clip alone starts nothing
     analyse(at)
     assert not at.error
-    assert [h.value for h in at.subheader] == ["Results: phone_at_night.mp4"]
+    assert [shown(h.value) for h in at.subheader] == ["Results: phone_at_night.mp4"]
 
     timeline, strip = figures(at)["timeline"], figures(at)["dominant"]
     assert [t["name"] for t in timeline["data"]] == list(EMOTIONS)
@@ -134,7 +135,7 @@ def test_a_text_file_is_one_error_and_earlier_results_stay(media_dir, served):
     at = run()
     at.file_uploader[0].upload("x.mp4", b"hello, not a video", "video/mp4")
     analyse(at)
-    assert [e.value for e in at.error] == [NOT_A_VIDEO]
+    assert [shown(e.value) for e in at.error] == [NOT_A_VIDEO]
     assert not figures(at) and not at.download_button
 
     at.file_uploader[0].clear()
@@ -144,8 +145,8 @@ def test_a_text_file_is_one_error_and_earlier_results_stay(media_dir, served):
 
     at.file_uploader[0].upload("x.mp4", b"hello, not a video", "video/mp4")
     analyse(at)
-    assert [e.value for e in at.error] == [NOT_A_VIDEO]
-    assert [h.value for h in at.subheader] == ["Results: phone_at_night.mp4"]  # the earlier clip's results
+    assert [shown(e.value) for e in at.error] == [NOT_A_VIDEO]
+    assert [shown(h.value) for h in at.subheader] == ["Results: phone_at_night.mp4"]  # the earlier clip's results
     assert "timeline" in figures(at) and at.dataframe[0].value["frames"].tolist() == [115]
     assert len(csv_rows(at, served)) == 115
 
