@@ -1,28 +1,45 @@
-# Two commands on a fresh machine: `make run` and `make test`. Both install
-# only what is missing, so a second run starts at once.
+# Two commands on a fresh machine: `make run` and `make test`. Both install only what is missing into
+# the project's own environment, .venv (so a system Python that refuses pip installs, PEP 668, is fine),
+# and a second run starts at once.
 PYTHON ?= python3
 PORT ?= 8501
-PIP := $(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore
+VENV := .venv
+VPY := $(VENV)/bin/python
+# --no-compile: no bytecode for the ~40,000 files of the wheels up front (a minute on two cores); Python
+# compiles each module the first time it is imported, and the app never imports most of them.
+PIP := $(VPY) -m pip install --quiet --disable-pip-version-check --no-compile
 
-.PHONY: run test deps test-deps chromium lint
+.PHONY: run test deps test-deps chromium lint screenshots
 
 run: deps
-	$(PYTHON) -m streamlit run app.py --server.port $(PORT) --server.headless true
+	$(VPY) -m streamlit run app.py --server.port $(PORT) --server.headless true
 
 test: test-deps chromium
-	$(PYTHON) -m ruff check .
-	$(PYTHON) -m pytest
+	$(VPY) -m ruff check .
+	$(VPY) -m pytest
+
+# --system-site-packages: what the interpreter already has at the pinned versions (a prepared image,
+# a machine set up before) is used as it is; everything else goes into .venv.
+$(VPY):
+	@command -v $(PYTHON) >/dev/null || { echo "error: no $(PYTHON) on PATH: install Python 3.11 to 3.13" \
+		"(on Debian or Ubuntu: apt-get install python3 python3-venv) or run make PYTHON=/path/to/python3"; exit 1; }
+	@$(PYTHON) tools/check_python.py
+	$(PYTHON) -m venv --system-site-packages $(VENV)
 
 # pip skips satisfied requirements in a few seconds; the check below skips even that.
-deps:
-	@$(PYTHON) tools/requirements_met.py requirements.txt || $(PIP) -r requirements.txt
+deps: $(VPY)
+	@$(VPY) tools/requirements_met.py requirements.txt || $(PIP) -r requirements.txt
 
-test-deps:
-	@$(PYTHON) tools/requirements_met.py requirements-dev.txt || $(PIP) -r requirements-dev.txt
+test-deps: $(VPY)
+	@$(VPY) tools/requirements_met.py requirements-dev.txt || $(PIP) -r requirements-dev.txt
 
 # Debian's Chromium for the browser tests (never `playwright install`: no downloads here).
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-lint:
-	$(PYTHON) -m ruff check .
+lint: $(VPY)
+	$(VPY) -m ruff check .
+
+# The README's pictures of each page, taken by the browser tests (docs/screenshots/).
+screenshots: test-deps chromium
+	$(VPY) tools/docs_screenshots.py

@@ -1,8 +1,9 @@
-"""The emodetect demo: `streamlit run app.py`. The pages live in app_pages/; this lists them for the sidebar.
+"""The emodetect demo: `streamlit run app.py`. The pages live in pages/; this lists them for the sidebar.
 
-Not in `pages/`: while a `pages/` folder exists, Streamlit serves a page URL opened before anyone has
-opened the home page (a tab reloaded after a restart) from that folder without running this script,
-with a sidebar of its own that lists this file as "app".
+With a `pages/` folder beside this script, Streamlit serves a page URL opened before anyone has
+opened the home page (a tab reloaded after a restart) from that folder without running this script;
+`app_support.setup_page`, every page's first call, then reruns the app through here, so the page
+still gets this sidebar (tests/test_browser.py reloads a page across a server restart).
 """
 
 import streamlit as st

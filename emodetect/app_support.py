@@ -47,22 +47,33 @@ class Page:
 
 
 PAGES = [
-    Page("app_pages/0_Home.py", "Home", ":material/home:", "What the demo does and how good the model is."),
-    Page("app_pages/1_Image.py", "Image", ":material/image:",
+    Page("pages/0_Home.py", "Home", ":material/home:", "What the demo does and how good the model is."),
+    Page("pages/1_Image.py", "Image", ":material/image:",
          "Upload a photo or pick a sample: every face is boxed and labelled, with a chart of its probabilities. "
          "Switch between 7 emotions and 3 valences, see what the model looked at in each face; download the picture "
          "and the results."),
-    Page("app_pages/2_Video.py", "Video", ":material/movie:",
+    Page("pages/2_Video.py", "Video", ":material/movie:",
          "Upload a short clip and follow the emotions of each face over time."),
-    Page("app_pages/3_Webcam.py", "Webcam", ":material/videocam:", "Live emotions from your camera, in the browser."),
-    Page("app_pages/4_Dataset_explorer.py", "Dataset explorer", ":material/bar_chart:",
+    Page("pages/3_Webcam.py", "Webcam", ":material/videocam:", "Live emotions from your camera, in the browser."),
+    Page("pages/4_Dataset_explorer.py", "Dataset explorer", ":material/bar_chart:",
          "How the model was trained and how it does on FER-2013: class balance, confusion matrices, per-class scores, "
          "training curves and calibration. Point it at your copy of FER-2013 to see the faces themselves."),
 ]
 
 
 def setup_page(title: str) -> None:
-    """The same tab title, icon and wide layout on every page (must be a page's first Streamlit call)."""
+    """The same tab title, icon and wide layout on every page (must be a page's first Streamlit call).
+
+    A page URL opened before the server has run app.py once (a tab reloaded after a restart) finds
+    Streamlit still in its `pages/`-folder mode, which runs the page alone under a sidebar of its own
+    (listing app.py as "app"). Leaving that mode and rerunning sends the visit through app.py's
+    `st.navigation`, which serves the same page (same URL, same page hash) with the app's sidebar.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False  # what st.navigation itself does once app.py has run
+        st.rerun()
     st.set_page_config(page_title=f"{title} · emodetect", page_icon="🙂", layout="wide")
 
 

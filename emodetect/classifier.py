@@ -2,7 +2,7 @@
 
 The app runs `models/emodetect.tflite`, the trained Keras model (`models/emodetect.keras`) converted by
 `keras_to_lite` with dynamic-range quantization (int8 weights): several times faster than through Keras on this
-2-core CPU at the same accuracy (the README's Inference section; the model card measures the
+2-core CPU at the same accuracy (docs/model.md, "Inference"; the model card measures the
 converted model), and finding and classifying faces never imports TensorFlow.
 """
 

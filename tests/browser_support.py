@@ -71,14 +71,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def app_server(log_path: Path = SERVER_LOG) -> Iterator[AppServer]:
-    """`streamlit run app.py` on a free loopback port until the block ends; stopped by its PID.
+def app_server(log_path: Path = SERVER_LOG, port: int | None = None) -> Iterator[AppServer]:
+    """`streamlit run app.py` on a free loopback port (or `port`) until the block ends; stopped by its PID.
 
     No ICE servers (the browser is on the same machine) and the aioice shim on PYTHONPATH of this
     process only, so WebRTC connects over loopback even where `lo` is the only interface. One video
     analysis at a time unless the environment says otherwise (the default on two cores, made explicit).
     """
-    port = free_port()
+    port = port or free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {"EMODETECT_MAX_ANALYSES": "1", **os.environ, ICE_SERVERS_ENV: "[]",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(SHIM), str(PROJECT_DIR), os.environ.get("PYTHONPATH")]))}

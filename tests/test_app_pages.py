@@ -18,8 +18,8 @@ from emodetect.roots import REFUSAL
 from tests.markdown_text import shown
 
 HOME = PROJECT_DIR / "app.py"
-IMAGE_PAGE = PROJECT_DIR / "app_pages" / "1_Image.py"
-EXPLORER = PROJECT_DIR / "app_pages" / "4_Dataset_explorer.py"
+IMAGE_PAGE = PROJECT_DIR / "pages" / "1_Image.py"
+EXPLORER = PROJECT_DIR / "pages" / "4_Dataset_explorer.py"
 SAMPLES = {"smiling_man.jpg": "Smiling man (1 face)", "group_selfie.jpg": "Group selfie (6 faces)",
            "cartoon_no_people.jpg": "Cartoon (no people)"}
 

@@ -60,21 +60,6 @@ def test_every_page_loads_without_an_exception(page, app_url, name, path, title)
     screenshot(page, name)
 
 
-def test_a_page_opened_first_after_a_restart_has_the_apps_sidebar(browser, tmp_path):
-    """A tab on /Webcam reloaded after the server restarts: the page's own sidebar (icons, five pages),
-    not Streamlit's listing of a pages folder with an extra "app" entry."""
-    with browser_support.app_server(tmp_path / "server.log") as fresh:
-        page = new_page(browser)
-        try:
-            open_page(page, fresh.url, "Webcam")
-            page.locator("h1").first.wait_for()
-            entries = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
-        finally:
-            page.context.close()
-    icons = [p.icon.strip(":").removeprefix("material/") for p in APP_PAGES]
-    assert [entry.split(None, 1) for entry in entries] == [[icon, p.title] for icon, p in zip(icons, APP_PAGES)]
-
-
 def test_image_page_finds_six_faces_in_the_group_selfie(page, app_url, media_dir):
     open_page(page, app_url, "Image")
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(media_dir / "group_selfie.jpg")
@@ -184,5 +169,30 @@ def test_webcam_streams_annotated_video_and_charts_the_emotions(camera_browser, 
         wait_idle(page)
         assert_no_exception(page)
         assert math.isfinite(float(page.evaluate(METRICS_JS)["Processing FPS"]))
+    finally:
+        page.context.close()
+
+
+def test_a_page_reloaded_after_a_server_restart_keeps_the_apps_sidebar(browser):
+    """The `pages/` folder must not show through: a reloaded Image tab on a restarted server (which has
+    not run app.py yet) shows the Image page with the app's own sidebar, not Streamlit's folder listing."""
+    port = browser_support.free_port()
+    page = new_page(browser)
+    icons = [p.icon.strip(":").removeprefix("material/") for p in APP_PAGES]
+    expected = [[icon, p.title] for icon, p in zip(icons, APP_PAGES)]  # icons and names, no extra "app"
+    try:
+        for run in ("first", "restarted"):
+            with browser_support.app_server(browser_support.OUTPUT / f"restart-{run}-server.log", port=port) as server:
+                if run == "first":
+                    open_page(page, server.url, "Image")
+                else:
+                    page.reload()
+                    wait_idle(page)
+                page.get_by_role("heading", name="Emotions in a photo").wait_for()
+                entries = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+                assert [entry.split(None, 1) for entry in entries] == expected, run
+                assert page.url.endswith("/Image")
+                assert_no_exception(page)
+                screenshot(page, f"reload-after-restart-{run}")
     finally:
         page.context.close()

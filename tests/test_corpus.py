@@ -32,9 +32,9 @@ from tests import corpus
 from tests.corpus import CASES, IMAGE_CASES, VIDEO_CASES, Case
 from tests.markdown_text import shown
 
-IMAGE_PAGE = PROJECT_DIR / "app_pages" / "1_Image.py"
-VIDEO_PAGE = PROJECT_DIR / "app_pages" / "2_Video.py"
-EXPLORER = PROJECT_DIR / "app_pages" / "4_Dataset_explorer.py"
+IMAGE_PAGE = PROJECT_DIR / "pages" / "1_Image.py"
+VIDEO_PAGE = PROJECT_DIR / "pages" / "2_Video.py"
+EXPLORER = PROJECT_DIR / "pages" / "4_Dataset_explorer.py"
 TABLE = PROJECT_DIR / "test-output" / "corpus_table.md"
 DOORS = ("API", "CLI", "page")
 

@@ -225,7 +225,7 @@ def test_webcam_page_shows_a_bad_ice_setting_as_one_error(monkeypatch):
     from emodetect.paths import PROJECT_DIR
 
     monkeypatch.setenv(live.ICE_SERVERS_ENV, "stun:stun.example.org")  # not JSON
-    at = AppTest.from_file(PROJECT_DIR / "app_pages" / "3_Webcam.py", default_timeout=60).run()
+    at = AppTest.from_file(PROJECT_DIR / "pages" / "3_Webcam.py", default_timeout=60).run()
     assert not at.exception
     assert len(at.error) == 1 and live.ICE_SERVERS_ENV in at.error[0].value
 

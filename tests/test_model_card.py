@@ -32,7 +32,7 @@ def test_shipped_model_is_small_and_accurate(card):
 
 
 def test_the_app_runs_the_model_with_the_views_it_was_exported_for(card):
-    """`export --views` chose the views (README, "Test-time augmentation"), calibrated the model for them
+    """`export --views` chose the views (docs/model.md, "Test-time augmentation"), calibrated the model for them
     and recorded them beside it; the app, the CLI and the card's headline numbers all use that record."""
     assert card["app_tta"] == recorded_views(KERAS_MODEL) == recorded_views(LITE_MODEL)
     assert EmotionClassifier.load().tta == card["app_tta"]

@@ -23,7 +23,7 @@ from emodetect.samples import sample_videos
 from emodetect.video import probe
 from tests.markdown_text import shown
 
-VIDEO_PAGE = PROJECT_DIR / "app_pages" / "2_Video.py"
+VIDEO_PAGE = PROJECT_DIR / "pages" / "2_Video.py"
 PHONE = "Phone at night (5 s, 1 face)"  # phone_at_night.mp4: 115 frames, 4.6 s, one face throughout
 NOT_A_VIDEO = "x.mp4 is not a video file, or it is damaged"
 
