@@ -24,10 +24,11 @@ import pandas as pd
 import streamlit as st
 
 from emodetect import roots
-from emodetect.data import DatasetError, Split, load_csv_bytes, load_fer2013
+from emodetect.data import DatasetError, Split, load_csv_bytes, load_fer2013, load_ferplus_votes, votes_text
 from emodetect.imageio import read_image
+from emodetect.labels import EMOTIONS
 from emodetect.limits import DEFAULT_MAX_ANALYSES, MAX_VIDEO_SECONDS, duration_text
-from emodetect.paths import MODEL_CARD, default_data_dir
+from emodetect.paths import FERPLUS_VOTES, MODEL_CARD, default_data_dir
 from emodetect.slots import AnalysisSlots
 
 if TYPE_CHECKING:
@@ -49,7 +50,8 @@ PAGES = [
     Page("pages/0_Home.py", "Home", ":material/home:", "What the demo does and how good the model is."),
     Page("pages/1_Image.py", "Image", ":material/image:",
          "Upload a photo or pick a sample: every face is boxed and labelled, with a chart of its probabilities. "
-         "Switch between 7 emotions and 3 valences; download the picture and the results."),
+         "Switch between 7 emotions and 3 valences, see what the model looked at in each face; download the picture "
+         "and the results."),
     Page("pages/2_Video.py", "Video", ":material/movie:",
          "Upload a short clip and follow the emotions of each face over time."),
     Page("pages/3_Webcam.py", "Webcam", ":material/videocam:", "Live emotions from your camera, in the browser."),
@@ -284,6 +286,38 @@ def confident_mistakes(probs: np.ndarray, labels: np.ndarray, count: int) -> np.
     """Indices of the `count` wrongly classified faces with the highest top probability, most confident first."""
     wrong = np.flatnonzero(probs.argmax(axis=1) != labels)
     return wrong[np.argsort(-probs[wrong].max(axis=1), kind="stable")][:count]
+
+
+@st.cache_data(max_entries=512, show_spinner="Working out what the model looked at…")
+def relevance_overlay(crop: np.ndarray, emotion: str) -> np.ndarray:
+    """The uint8 48×48 `crop` tinted by its occlusion map for `emotion` (`explain.occlusion` on the app's
+    classifier, the blurred face as baseline): one model call per face, cached per face and emotion, so
+    switching one face's emotion recomputes that face alone."""
+    from emodetect import draw
+    from emodetect.explain import occlusion
+    from emodetect.preprocess import to_input
+
+    relevance = occlusion(to_input(crop[None]), detector().classifier.predict_inputs, target=EMOTIONS.index(emotion))
+    return draw.relevance_overlay(crop, relevance[0])
+
+
+@st.cache_resource(show_spinner="Reading the FER+ votes…")
+def ferplus_votes() -> dict[str, dict[str, int]]:
+    """The FER+ votes of the shared data (`data.load_ferplus_votes`), read once; empty where the file is absent."""
+    return load_ferplus_votes(FERPLUS_VOTES) if FERPLUS_VOTES.is_file() else {}
+
+
+def mistake_caption(split: Split, index: int, probs: np.ndarray, key: str) -> str:
+    """ "sad → neutral 91% · FER+ votes: neutral 6, sad 3, angry 1" under one mistake's map, for the dataset
+    cached under `key`; the votes only where FER+ has them: faces of a configured FER-2013 folder laid out
+    like the shared copy (not a CSV's rows, not an upload)."""
+    caption = f"{EMOTIONS[split.labels[index]]} → {EMOTIONS[int(probs.argmax())]} {probs.max():.0%}"
+    root = next((r.path for r in data_roots() if r.label == key), None)
+    try:
+        votes = ferplus_votes().get(Path(split.sources[index]).relative_to(root).as_posix()) if root else None
+    except ValueError:  # not a file under the folder: a CSV's row
+        votes = None
+    return f"{caption} · FER+ votes: {votes_text(votes)}" if votes else caption
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from emodetect.data import DatasetError
 from emodetect.errors import InputError
 from emodetect.labels import EMOTIONS
 
+if TYPE_CHECKING:
+    from emodetect.detector import EmotionDetector, FaceResult
+
 
 def _image(args: argparse.Namespace) -> int:
     import json
-
-    import cv2
 
     from emodetect.detector import EmotionDetector, face_limit_note, results_document
     from emodetect.draw import annotate
@@ -32,10 +36,30 @@ def _image(args: argparse.Namespace) -> int:
     if note := face_limit_note(len(results), detector.max_faces):
         print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)  # the JSON on stdout stays valid
     if args.annotated:
-        drawn = annotate(image, results)
-        if not cv2.imwrite(str(args.annotated), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR)):
-            raise InputError(f"the annotated image cannot be written to {args.annotated}")
+        _write_png(annotate(image, results), args.annotated, "the annotated image")
+    if args.explain and results:
+        _write_png(_explanations(detector, results), args.explain, "the explanation sheet")
+    elif args.explain:
+        print("note: no face to explain; nothing written to --explain", file=sys.stderr)
     return 0
+
+
+def _explanations(detector: EmotionDetector, results: list[FaceResult]) -> np.ndarray:
+    """Every face's occlusion map for its emotion, one sheet (`draw.explanation_sheet`)."""
+    from emodetect.draw import explanation_sheet
+    from emodetect.explain import occlusion
+    from emodetect.preprocess import to_input
+
+    crops = np.stack([r.crop for r in results])
+    maps = occlusion(to_input(crops), detector.classifier.predict_inputs, target=[r.probs.argmax() for r in results])
+    return explanation_sheet(crops, maps, [f"face {i}: {r.label} {r.confidence:.0%}" for i, r in enumerate(results, 1)])
+
+
+def _write_png(image: np.ndarray, path: str, what: str) -> None:
+    import cv2
+
+    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+        raise InputError(f"{what} cannot be written to {path}")
 
 
 def _progress_bar(done: int, total: int, elapsed: float) -> None:
@@ -139,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("path", help="an image file (jpg, png, webp, bmp, ...)")
     i.add_argument("--json", action="store_true", help="print JSON (box, keypoints, score, label, probs)")
     i.add_argument("--annotated", metavar="OUT.png", help="save the image with boxes, labels and bars")
+    i.add_argument("--explain", metavar="OUT.png",
+                   help="save a sheet of every face: its crop and what the model looked at (occlusion map)")
     i.add_argument("--model", default=str(LITE_MODEL), help="a .tflite or .keras model (default: the shipped one)")
     i.set_defaults(run=_image)
 

@@ -27,6 +27,10 @@ _FOLDER_SPLITS = {"train": "Training", "training": "Training", "test": "Test",
                   "val": "Validation", "valid": "Validation", "validation": "Validation"}
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 _CSV_COLUMNS = ("emotion", "pixels", "Usage")
+# FER+ vote columns under our names; contempt, "unknown" and "not a face" (NF) have no FER-2013 class.
+FERPLUS_NAMES = {"neutral": "neutral", "happiness": "happy", "surprise": "surprise", "sadness": "sad",
+                 "anger": "angry", "disgust": "disgust", "fear": "fear", "contempt": "contempt",
+                 "unknown": "unknown", "NF": "not a face"}
 
 
 class DatasetError(ValueError):
@@ -165,3 +169,30 @@ def _make_split(images: list[np.ndarray], labels: list[int], sources: list[str])
 def _ordered(found: dict) -> list[str]:
     """Challenge splits first in their usual order, then any others alphabetically."""
     return [s for s in SPLITS if s in found] + sorted(s for s in found if s not in SPLITS)
+
+
+def load_ferplus_votes(path: str | os.PathLike) -> dict[str, dict[str, int]]:
+    """The FER+ crowd votes (`../shared/data/ferplus/fer2013plus_votes.csv`, see its README): for each face's
+    path relative to the FER-2013 folder (`test/sad/PrivateTest_123.jpg`), the emotions that got votes, most
+    first, under our names (`FERPLUS_NAMES`). Ten annotators per face tell whether a label is debatable."""
+    path = Path(path)
+    votes = {}
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in ("file", *FERPLUS_NAMES) if c not in (reader.fieldnames or ())]
+            if missing:
+                raise DatasetError(f"{path}: missing FER+ column(s) {', '.join(missing)}")
+            for row in reader:
+                counts = {ours: int(row[theirs]) for theirs, ours in FERPLUS_NAMES.items()}
+                votes[row["file"]] = dict(sorted(((k, v) for k, v in counts.items() if v), key=lambda kv: -kv[1]))
+    except DatasetError:
+        raise
+    except (OSError, UnicodeDecodeError, ValueError) as e:  # a count that is not a number, say
+        raise DatasetError(f"{path}: not a readable FER+ votes file ({e})") from None
+    return votes
+
+
+def votes_text(votes: dict[str, int]) -> str:
+    """ "neutral 6, sad 3, angry 1": one face's FER+ votes as a caption."""
+    return ", ".join(f"{name} {count}" for name, count in votes.items())

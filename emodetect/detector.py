@@ -21,6 +21,7 @@ from emodetect.classifier import EmotionClassifier
 from emodetect.imageio import as_rgb
 from emodetect.labels import EMOTIONS, VALENCES, to_valence
 from emodetect.limits import MAX_DETECT_SIDE, MAX_FACES
+from emodetect.preprocess import to_gray48
 
 # How a detection is framed before classification (see benchmarks/crop_framing.py for the numbers).
 CROP_MARGIN = 1.2
@@ -35,6 +36,7 @@ class FaceResult:
     keypoints: np.ndarray  # 6×2 pixels, in faces.KEYPOINTS order
     score: float  # detector confidence
     probs: np.ndarray  # 7 floats, EMOTIONS order
+    crop: np.ndarray  # uint8 48×48 gray: the face exactly as the model saw it (what explain.occlusion explains)
 
     @property
     def label(self) -> str:
@@ -100,11 +102,12 @@ class EmotionDetector:
         if not found:
             return []
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)  # the model reads gray; crop one channel, not three
-        crops = [face_detection.crop(gray, f, self.crop_margin, self.level_eyes) for f in found]
+        crops = np.stack([to_gray48(face_detection.crop(gray, f, self.crop_margin, self.level_eyes))
+                          for f in found])
         probs = self.classifier.predict(crops)
         h, w = image.shape[:2]
-        return [FaceResult(_clip_box(f.box, w, h), f.keypoints.astype(np.float32), f.score, p)
-                for f, p in zip(found, probs)]
+        return [FaceResult(_clip_box(f.box, w, h), f.keypoints.astype(np.float32), f.score, p, c)
+                for f, p, c in zip(found, probs, crops)]
 
 
 def face_limit_note(count: int, limit: int) -> str | None:

@@ -82,3 +82,44 @@ def _ink(color) -> tuple[int, int, int]:
     """Black or white text, whichever reads better on `color`."""
     r, g, b = color
     return (0, 0, 0) if 0.299 * r + 0.587 * g + 0.114 * b > 140 else (255, 255, 255)
+
+
+# Relevance colours: red where covering the area lowers the explained emotion, blue where it raises it.
+SUPPORTS = (230, 30, 30)
+OPPOSES = (30, 90, 230)
+HOW_TO_READ = ("Red: what the model relied on for this emotion (blurring that area lowers the emotion's "
+               "probability); blue: what speaks against it; untinted: what did not matter.")
+
+
+def relevance_overlay(crop: np.ndarray, relevance: np.ndarray, size: int = 144) -> np.ndarray:
+    """A size×size RGB picture of the gray `crop` (what the model saw) tinted by its `relevance` map
+    (H×W, from `explain.occlusion`), scaled by the map's largest magnitude: a flat map tints nothing."""
+    gray = cv2.resize(np.asarray(crop, np.uint8), (size, size), interpolation=cv2.INTER_LINEAR)
+    rgb = np.repeat(gray[..., None], 3, axis=2).astype(np.float32)
+    relevance = cv2.resize(np.asarray(relevance, np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
+    peak = float(np.abs(relevance).max())
+    strength = relevance / peak if peak > 1e-6 else np.zeros_like(relevance)
+    alpha = 0.75 * np.abs(strength)[..., None]
+    color = np.where(strength[..., None] >= 0, np.float32(SUPPORTS), np.float32(OPPOSES))
+    return np.round(rgb * (1 - alpha) + color * alpha).astype(np.uint8)
+
+
+def explanation_sheet(crops: Sequence[np.ndarray], maps: np.ndarray, labels: Sequence[str],
+                      size: int = 144) -> np.ndarray:
+    """One row per face: its label, the crop the model saw and the crop tinted by its map, with how to
+    read the colours at the bottom: the picture `python -m emodetect image --explain` writes."""
+    pad, band = 8, 26
+    width = 2 * size + 3 * pad
+    rows = []
+    for crop, relevance, label in zip(crops, maps, labels):
+        row = np.full((band + size + pad, width, 3), 255, np.uint8)
+        cv2.putText(row, label, (pad, band - 8), FONT, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
+        face = cv2.resize(np.asarray(crop, np.uint8), (size, size), interpolation=cv2.INTER_LINEAR)
+        row[band:band + size, pad:pad + size] = face[..., None]
+        row[band:band + size, 2 * pad + size:2 * pad + 2 * size] = relevance_overlay(crop, relevance, size)
+        rows.append(row)
+    legend = np.full((3 * band, width, 3), 255, np.uint8)
+    for i, (text, color) in enumerate([("red: relied on", SUPPORTS), ("blue: speaks against", OPPOSES),
+                                       ("covered = blurred face", (0, 0, 0))]):
+        cv2.putText(legend, text, (pad, (i + 1) * band - 8), FONT, 0.5, color, 1, cv2.LINE_AA)
+    return np.concatenate([*rows, legend])

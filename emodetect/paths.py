@@ -18,3 +18,7 @@ def default_data_dir() -> Path:
     """FER-2013 when no path is given: $EMODETECT_DATA, else ../shared/data/fer2013 beside the project."""
     env = os.environ.get("EMODETECT_DATA")
     return Path(env) if env else PROJECT_DIR.parent / "shared" / "data" / "fer2013"
+
+
+# The FER+ crowd votes for the faces of ../shared/data/fer2013 (read-only shared data; see its README).
+FERPLUS_VOTES = PROJECT_DIR.parent / "shared" / "data" / "ferplus" / "fer2013plus_votes.csv"

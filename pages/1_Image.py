@@ -6,8 +6,9 @@ import streamlit as st
 
 from emodetect import app_support, charts
 from emodetect.detector import face_limit_note
-from emodetect.draw import annotate
+from emodetect.draw import HOW_TO_READ, annotate
 from emodetect.errors import InputError
+from emodetect.labels import EMOTIONS
 from emodetect.limits import MAX_UPLOAD_MB
 from emodetect.samples import sample_images
 
@@ -30,6 +31,8 @@ classes = st.radio("Classes", ["7 emotions", "3 valences"], horizontal=True,
                    help="3 valences groups happy as positive; angry, disgust, fear and sad as negative; "
                         "neutral and surprise as neutral.")
 valence = classes == "3 valences"
+explain = st.toggle("Show what the model looked at",
+                    help="Tints each face by how much covering each part of it changes the model's answer.")
 
 if upload is not None:
     data, name = upload.getvalue(), upload.name
@@ -71,12 +74,18 @@ with faces_col:
     if not faces:
         st.caption("The detector looks for real, roughly frontal human faces; drawings and faces seen "
                    "from the side or very small are often missed.")
+    if explain and faces:
+        st.caption(HOW_TO_READ)
     for face_id, face in zip(ids, faces):
         label, probs = (face.valence, face.valence_probs) if valence else (face.label, face.probs)
-        thumb_col, chart_col = st.columns([1, 4], vertical_alignment="center")
+        thumb_col, chart_col = st.columns([2 if explain else 1, 4], vertical_alignment="center")
         x, y, w, h = face.box
         if w and h:
             thumb_col.image(image[y:y + h, x:x + w], width="stretch")
+        if explain:
+            emotion = thumb_col.selectbox("Emotion to explain", EMOTIONS, index=EMOTIONS.index(face.label),
+                                          key=f"explain-{name}-{face_id}")
+            thumb_col.image(app_support.relevance_overlay(face.crop, emotion), width="stretch")
         chart_col.markdown(f"**Face {face_id}**: {label} ({probs.max():.0%})")
         chart_col.plotly_chart(charts.probability_bars(face.probs, valence=valence), key=f"face-{face_id}",
                                config={"displayModeBar": False})

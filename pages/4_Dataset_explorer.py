@@ -6,6 +6,7 @@ import streamlit as st
 
 from emodetect import app_support, charts
 from emodetect.data import DatasetError
+from emodetect.draw import HOW_TO_READ
 from emodetect.evaluate import detailed_metrics
 from emodetect.labels import EMOTIONS, VALENCES
 from emodetect.limits import MAX_UPLOAD_MB
@@ -150,6 +151,11 @@ with data_tab:
                           for i in mistakes])
     else:
         st.caption("The model classifies every face of this split correctly.")
+    if len(mistakes) and st.toggle("Show what the model looked at in these mistakes", key="explain-mistakes"):
+        st.caption(f"{HOW_TO_READ} Each map explains the model's answer. Where FER+ has votes for a face "
+                   "(10 people each), they show whether the model or the label is wrong.")
+        st.image([app_support.relevance_overlay(split.images[i], EMOTIONS[predicted[i]]) for i in mistakes],
+                 width=144, caption=[app_support.mistake_caption(split, i, probs[i], key) for i in mistakes])
 
     live = detailed_metrics(probs, split.labels)
     st.subheader(f"Confusion matrix on {split_name}, computed now")

@@ -239,3 +239,45 @@ def test_explorer_reads_an_uploaded_csv_in_memory(fer_dir, tmp_path, monkeypatch
     rerun(at)
     assert [shown(e.value) for e in at.error] == ["notes.csv: missing column(s) emotion, pixels, Usage "
                                                   "(expected header emotion,pixels,Usage)"]
+
+
+def test_image_page_shows_what_the_model_looked_at_for_the_chosen_emotion(media_dir):
+    from emodetect.draw import HOW_TO_READ
+
+    at = run(IMAGE_PAGE)
+    at.selectbox[0].set_value(SAMPLES["smiling_man.jpg"])
+    rerun(at)
+    shown = len(at.image)
+    at.toggle[0].set_value(True)
+    rerun(at)
+    assert at.toggle[0].label == "Show what the model looked at"
+    assert len(at.image) == shown + 1  # the face's map beside its crop
+    assert HOW_TO_READ in [c.value for c in at.caption]
+    choice = at.selectbox(key="explain-smiling_man.jpg-1")
+    assert choice.value == "happy" and choice.options == list(EMOTIONS)
+    happy = at.image[-1].value
+    choice.set_value("sad")
+    rerun(at)
+    assert at.image[-1].value != happy  # another emotion, another map
+    assert bar_labels(at) == [list(EMOTIONS)]  # the chart is still there
+
+
+def test_explorer_maps_the_confident_mistakes_beside_their_ferplus_votes(fer_dir, tmp_path, monkeypatch):
+    """A FER-2013 folder of a few real PrivateTest faces (outside the project), laid out like the shared copy,
+    so its faces' FER+ votes are found."""
+    import shutil
+
+    for emotion in EMOTIONS:
+        (tmp_path / "test" / emotion).mkdir(parents=True)
+        for file in sorted((fer_dir / "test" / emotion).glob("PrivateTest_*"))[:4]:
+            shutil.copy(file, tmp_path / "test" / emotion / file.name)
+    monkeypatch.setenv("EMODETECT_DATA", str(tmp_path))
+    at = run(EXPLORER)
+    mistakes = next(im for im in at.image if any(im.captions))
+    at.toggle(key="explain-mistakes").set_value(True)
+    rerun(at)
+    maps = [im for im in at.image if any(im.captions)][-1]
+    assert len(maps.value) == len(mistakes.value)
+    assert [c.split(" · ")[0] for c in maps.captions] == list(mistakes.captions)
+    votes = [c.split(" · FER+ votes: ")[1] for c in maps.captions if " · FER+ votes: " in c]
+    assert votes and all(0 < sum(int(part.rsplit(" ", 1)[1]) for part in v.split(", ")) <= 10 for v in votes)

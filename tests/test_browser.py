@@ -11,10 +11,12 @@ EMODETECT_BROWSER_TIMEOUT_S (default 240) bounds each wait, for very slow machin
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 
 from emodetect.app_support import PAGES as APP_PAGES
+from emodetect.draw import HOW_TO_READ
 from emodetect.labels import EMOTIONS
 from tests import browser_support
 from tests.browser_support import (
@@ -69,6 +71,54 @@ def test_image_page_finds_six_faces_in_the_group_selfie(page, app_url, media_dir
     assert page.get_by_text("Face 6:").count() == 1
     assert_no_exception(page)
     screenshot(page, "image-group-selfie")
+
+
+# Every loaded picture of the page (st.image), drawn or not yet.
+IMAGES_JS = """() => [...document.querySelectorAll('[data-testid="stImage"] img')].filter(i => i.complete
+    && i.naturalWidth > 0).length"""
+
+
+def test_image_page_shows_what_the_model_looked_at_in_six_faces(page, app_url, media_dir):
+    open_page(page, app_url, "Image")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(media_dir / "group_selfie.jpg")
+    page.get_by_text("6 faces found", exact=True).wait_for()
+    wait_idle(page)
+    before = page.evaluate(IMAGES_JS)  # the picture and six crops
+    started = time.monotonic()
+    page.get_by_text("Show what the model looked at").click()
+    page.wait_for_function(f"() => ({IMAGES_JS})() >= {before + 6}")
+    print(f"image page: six faces' maps drawn {time.monotonic() - started:.1f} s after the toggle")
+    wait_idle(page)
+    assert page.get_by_text(HOW_TO_READ).count() == 1
+    assert page.get_by_label("Emotion to explain").count() == 6
+    assert_no_exception(page)
+    screenshot(page, "image-explain")
+
+
+def test_explorer_shows_what_the_model_looked_at_in_its_mistakes(browser, fer_dir, tmp_path, monkeypatch):
+    """On a server of its own whose data folder holds 8 real PrivateTest faces per emotion, laid out like the
+    shared copy (so FER+ has their votes): classifying all of PrivateTest would take minutes on 2 cores."""
+    import shutil
+
+    data = tmp_path / "fer2013"
+    for emotion in EMOTIONS:
+        (data / "test" / emotion).mkdir(parents=True)
+        for file in sorted((fer_dir / "test" / emotion).glob("PrivateTest_*"))[:8]:
+            shutil.copy(file, data / "test" / emotion / file.name)
+    monkeypatch.setenv("EMODETECT_DATA", str(data))
+    with browser_support.app_server(tmp_path / "server.log") as fresh:
+        page = new_page(browser)
+        try:
+            open_page(page, fresh.url, "Dataset_explorer")
+            page.get_by_role("tab", name="Faces in your copy of FER-2013").click()
+            page.get_by_text("Show what the model looked at in these mistakes").click()
+            page.get_by_text("FER+ votes:").first.wait_for()
+            wait_idle(page)
+            assert page.get_by_text("FER+ votes:").count() > 0
+            assert_no_exception(page)
+            screenshot(page, "explorer-explain")
+        finally:
+            page.context.close()
 
 
 def test_explorer_draws_the_confusion_matrix_and_training_curves(page, app_url):
