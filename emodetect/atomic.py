@@ -24,6 +24,7 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
             tmp.write(data)
             tmp.flush()
             os.fsync(tmp.fileno())
+            os.chmod(tmp.name, 0o644)  # as a plain write would leave it (the temporary file starts private)
         except BaseException:
             tmp.close()
             os.unlink(tmp.name)
