@@ -10,11 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from emodetect.batch import Settings, Unit, UnitResult, analyse_one
+from emodetect.batch import Settings, Unit, UnitResult, analyse_folder, analyse_one
 from emodetect.paths import PROJECT_DIR
 
 # Short real clips, sampled: the whole folder takes a few seconds per engine.
 EVERY = 6
+ODD_NAME = "**not bold** <b>x.jpg"  # a photo's name the Batch results page must show as written
 
 
 def media_folder(media_dir: Path, folder: Path) -> Path:
@@ -72,3 +73,23 @@ def attempts(signals: Path, source: str) -> list[tuple[str, int]]:
     except FileNotFoundError:
         return []
     return [(lines[i], int(lines[i + 1])) for i in range(0, len(lines), 2)]
+
+
+def write_results_root(media_dir: Path, base: Path) -> Path:
+    """A results root for the Batch results page: "march" (two done units, one failed, a stray temporary file,
+    written by the in-process engine), "running" (not finished), a link out of the root, a folder that is not a
+    batch."""
+    inputs, root = base / "in", base / "root"
+    inputs.mkdir()
+    shutil.copy(media_dir / "phone_at_night.mp4", inputs / "phone_at_night.mp4")
+    shutil.copy(media_dir / "smiling_man.jpg", inputs / ODD_NAME)
+    (inputs / "half.jpg").write_bytes((media_dir / "smiling_man.jpg").read_bytes()[:16_000])
+    report = analyse_folder(inputs, root / "march", Settings.make(inputs, every=10))
+    assert report.counts["done"] == 2 and report.counts["failed"] == 1
+    (root / "march" / "units" / ".phone_at_night.mp4.json.abc.tmp").write_text("{half")
+    (root / "running").mkdir()
+    (root / "running" / "batch.json").write_text(json.dumps({"settings": {}, "counts": None}))
+    (root / "not_a_batch").mkdir()
+    shutil.copytree(root / "march", base / "outside")
+    (root / "escape").symlink_to(base / "outside")
+    return root

@@ -14,9 +14,11 @@ import math
 
 import pytest
 
+from emodetect import app_support
 from emodetect.app_support import PAGES as APP_PAGES
 from emodetect.labels import EMOTIONS
 from tests import browser_support
+from tests.batch_support import write_results_root
 from tests.browser_support import (
     CHROMIUM,
     METRICS_JS,
@@ -45,6 +47,7 @@ PAGES = [
     ("video", "Video", "Emotions in a video"),
     ("webcam", "Webcam", "Live emotions from your webcam"),
     ("explorer", "Dataset_explorer", "FER-2013 and the model"),
+    ("batch", "Batch_results", "Batch results"),
 ]
 
 
@@ -84,6 +87,26 @@ def test_image_page_finds_six_faces_in_the_group_selfie(page, app_url, media_dir
     assert page.get_by_text("Face 6:").count() == 1
     assert_no_exception(page)
     screenshot(page, "image-group-selfie")
+
+
+def test_batch_results_page_charts_a_batch_and_shows_file_names_as_written(browser, media_dir, tmp_path,
+                                                                         monkeypatch):
+    """On a server whose operator configured a results root (a fresh server: the variable is read at start)."""
+    monkeypatch.setenv(app_support.RESULTS_ENV, str(write_results_root(media_dir, tmp_path)))
+    with browser_support.app_server(tmp_path / "server.log") as server:
+        page = new_page(browser)
+        try:
+            open_page(page, server.url, "Batch_results")
+            page.get_by_text("Share of time per emotion", exact=True).wait_for()
+            wait_idle(page)
+            assert_no_exception(page)
+            traces = plotly_traces(page)
+            assert [[t["type"] for t in chart] for chart in traces] == [["bar"] * 7, ["scatter"] * 7]
+            assert page.get_by_text("phone_at_night.mp4, face 1", exact=True).count() == 1
+            assert page.locator("strong", has_text="not bold").count() == 0
+            screenshot(page, "batch-results")
+        finally:
+            page.context.close()
 
 
 def test_explorer_draws_the_confusion_matrix_and_training_curves(page, app_url):
