@@ -55,24 +55,29 @@ def temporaries(out: Path) -> list[str]:
 
 
 def signalled(unit: Unit, settings: Settings, model: bytes) -> UnitResult:
-    """`analyse_one`, after appending "node-id pid" to signals/<file>.log beside the input folder: a test sees
-    each attempt start, where it runs, and which process to kill."""
+    """`analyse_one`, after appending "node-id pid" to signals/<file>.log beside the input folder (a test sees
+    each attempt start, where it runs, and which process to kill), and "tensorflow" to it after the analysis if
+    the worker imported TensorFlow (it must not)."""
     import ray
 
-    signals = Path(settings.root).parent / "signals"
-    signals.mkdir(exist_ok=True)
-    with (signals / (unit.source.replace("/", "__") + ".log")).open("a") as log:
-        log.write(f"{ray.get_runtime_context().get_node_id()} {os.getpid()}\n")
-    return analyse_one(unit, settings, model)
+    log = Path(settings.root).parent / "signals" / (unit.source.replace("/", "__") + ".log")
+    log.parent.mkdir(exist_ok=True)
+    with log.open("a") as f:
+        f.write(f"{ray.get_runtime_context().get_node_id()} {os.getpid()}\n")
+    result = analyse_one(unit, settings, model)
+    if "tensorflow" in sys.modules:
+        with log.open("a") as f:
+            f.write("tensorflow\n")
+    return result
 
 
 def attempts(signals: Path, source: str) -> list[tuple[str, int]]:
     """(node id, pid) of each attempt at `source` so far."""
     try:
-        lines = (signals / (source.replace("/", "__") + ".log")).read_text().split()
+        lines = (signals / (source.replace("/", "__") + ".log")).read_text().splitlines()
     except FileNotFoundError:
         return []
-    return [(lines[i], int(lines[i + 1])) for i in range(0, len(lines), 2)]
+    return [(node, int(pid)) for node, pid in (line.split() for line in lines)]
 
 
 def write_results_root(media_dir: Path, base: Path) -> Path:

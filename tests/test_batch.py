@@ -185,3 +185,11 @@ def test_the_pool_resubmits_units_whose_worker_died(tmp_path):
     assert sorted(r.source for r in results) == list("abcd")
     assert all(r.status == "done" and r.message == "5 model bytes" for r in results)
     assert (tmp_path / "b.tried").exists()
+
+
+def test_ray_is_imported_only_by_the_ray_engine():
+    """The app, the CLI and the batch module start without Ray (ray.init replaces SIGTERM's handler: never in
+    the Streamlit server)."""
+    code = ("import sys, emodetect.app_support, emodetect.batch, emodetect.cli; "
+            "assert 'ray' not in sys.modules and 'tensorflow' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, check=True)

@@ -6,6 +6,7 @@ Ray is in requirements.txt, so these run everywhere the suite does: a missing Ra
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -19,7 +20,7 @@ import ray
 from ray.cluster_utils import Cluster
 
 from emodetect import batch
-from tests.batch_support import attempts, media_folder, signalled, temporaries, tree
+from tests.batch_support import attempts, cli, media_folder, signalled, temporaries, tree
 
 EVERY = 2  # the clip a test interrupts must still be running when it is interrupted
 PINNED = "phone_at_night.mp4"
@@ -96,7 +97,9 @@ def test_units_run_on_both_nodes_and_survive_losing_one_mid_clip(cluster, folder
     assert reports and reports[0].exit_status == 0
     runs = attempts(signals, PINNED)
     assert len({node for node, _ in runs}) == 2, runs  # begun on the lost node, finished on its replacement
-    nodes = {node for log in signals.glob("*.log") for node in log.read_text().split()[::2]}
+    logs = [log.read_text() for log in signals.glob("*.log")]
+    assert len(logs) == 5 and not any("tensorflow" in log for log in logs)  # never imported on a worker
+    nodes = {line.split()[0] for log in logs for line in log.splitlines()}
     assert len(nodes) >= 2  # the other units ran on the other node
     assert tree(out) == tree(reference) and not temporaries(out)
 
@@ -114,3 +117,10 @@ def test_a_worker_killed_mid_clip_is_retried(cluster, folder, reference, tmp_pat
     assert reports and reports[0].exit_status == 0
     assert len(attempts(signals, clip)) == 2  # killed once, retried once
     assert tree(out) == tree(reference) and not temporaries(out)
+
+
+def test_the_command_joins_a_running_cluster_by_address(cluster, folder, reference, tmp_path):
+    out = tmp_path / "out"
+    cli("batch", folder, "--out", out, "--every", EVERY, "--ray", cluster.cluster.address, "--quiet")
+    assert tree(out) == tree(reference)
+    assert json.loads((out / "batch.json").read_text())["this_run"]["ray_address"] == cluster.cluster.address
