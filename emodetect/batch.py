@@ -74,6 +74,7 @@ class Settings:
     """Everything a unit's result depends on besides the file itself; picklable, so it travels with a task."""
 
     root: str  # the input folder: units' paths are relative to it (on a cluster, storage every node reads)
+    model: str  # the model file, read on the driver only (its bytes travel with the tasks)
     model_sha256: str
     views: str  # the classifier's test-time views, resolved on the driver (workers may lack models/)
     every: int = 1
@@ -95,12 +96,12 @@ class Settings:
         model = Path(model) if model is not None else LITE_MODEL
         if not model.is_file():
             raise InputError(f"{model} is not a model file")
-        return cls(str(Path(root).resolve()), _sha256(model), recorded_views(model), every, fps,
+        return cls(str(Path(root).resolve()), str(model.resolve()), _sha256(model), recorded_views(model), every, fps,
                    Tracker.smoothing_s if smoothing_s is None else smoothing_s)
 
     def analysis(self) -> dict:
-        """The fields that change a result (not where the input lives)."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if k != "root"}
+        """The fields that change a result (not where the input or the model file lives: the model's hash does)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in ("root", "model")}
 
 
 @dataclass(frozen=True)
@@ -203,8 +204,8 @@ def plan_units(root: Path, sources: Sequence[str], settings: Settings) -> list[U
         if kind == "clip":
             try:
                 media_s = probe(root / source).duration_s
-            except InputError:
-                pass  # the unit will fail with the decoder's message
+            except Exception:  # any failure is the unit's to report, with its decoder's message
+                pass
         units.append(Unit(source, kind, unit_key(root, source, settings), media_s))
     return units
 
@@ -443,7 +444,7 @@ def _ray(groups: list[list[Unit]], settings: Settings, model: bytes, analyse: An
 
 # --- the whole batch -----------------------------------------------------------------------------------------
 
-class Progress(Protocol):
+class BatchProgress(Protocol):
     """What the driver tells a progress display, in completion order."""
 
     def start(self, todo: Sequence[Unit], already_done: int) -> None: ...
@@ -467,40 +468,36 @@ class Report:
 
 
 def analyse_folder(source: str | os.PathLike, out_dir: str | os.PathLike, settings: Settings | None = None, *,
-                   model: str | os.PathLike | None = None, engine: str = "loop", workers: int = 2,
-                   ray_address: str | None = None, force: bool = False, retry_errors: bool = False,
-                   progress: Progress | None = None, analyse: Analyse = analyse_one,
+                   engine: str = "loop", workers: int = 2, ray_address: str | None = None, force: bool = False,
+                   retry_errors: bool = False, progress: BatchProgress | None = None, analyse: Analyse = analyse_one,
                    ray_options: Callable[[list[Unit]], dict] | None = None) -> Report:
     """Analyse every clip and photo under `source` into `out_dir`, skipping units already done.
 
-    Refuses (`InputError`) to mix results made with other settings or another model unless `force`;
+    `settings` default to `Settings.make(source)` (the shipped model, every frame). Refuses (`InputError`) to mix
+    results made with other settings or another model unless `force`;
     `retry_errors` redoes the failed files. `analyse` and `ray_options` (e.g. resources that pin a task to a
     node) let tests stand in for the unit or place it.
     """
-    from emodetect.paths import LITE_MODEL
-
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; one of {', '.join(ENGINES)}")
     if workers < 1:
         raise InputError("--workers must be 1 or more")
     start = time.perf_counter()
     out_dir = Path(out_dir)
-    model_path = Path(model) if model is not None else LITE_MODEL
     root, sources, ignored = find_inputs(source, exclude=out_dir)
-    settings = settings or Settings.make(root, model_path)
-    settings = dataclasses.replace(settings, root=str(root))
+    settings = dataclasses.replace(settings or Settings.make(root), root=str(root))
     _check_same_settings(out_dir, settings, force)
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stray_temporaries(out_dir)
     units = plan_units(root, sources, settings)
-    document = {"input": str(root), "settings": settings.analysis(), "model": str(model_path.resolve()),
+    document = {"input": str(root), "settings": settings.analysis(), "model": settings.model,
                 "versions": _versions()}
     atomic_write(out_dir / "batch.json", json.dumps({**document, "counts": None}, indent=2).encode())
 
     todo = [u for u in units if not _finished(out_dir, u, retry_errors)]
     if progress is not None:
         progress.start(todo, len(units) - len(todo))
-    model_bytes = _model_bytes(model_path)
+    model_bytes = _model_bytes(Path(settings.model))
     groups = _groups(todo)
     if engine == "loop" or not groups:
         results = _loop(groups, settings, model_bytes, analyse)

@@ -124,7 +124,7 @@ def _batch(args: argparse.Namespace) -> int:
     settings = Settings.make(root, args.model, every=args.every or 1, fps=args.fps, smoothing_s=args.smoothing)
     bar = _BatchBar(args.quiet)
     try:
-        report = analyse_folder(args.input, args.out, settings, model=args.model, engine=engine,
+        report = analyse_folder(args.input, args.out, settings, engine=engine,
                                 workers=args.workers or 2, ray_address=args.ray or None, force=args.force,
                                 retry_errors=args.retry_errors, progress=bar)
     finally:

@@ -179,7 +179,7 @@ def dies_once(unit: batch.Unit, settings: batch.Settings, model: bytes) -> batch
 
 
 def test_the_pool_resubmits_units_whose_worker_died(tmp_path):
-    settings = batch.Settings(str(tmp_path), "0" * 64, "plain")
+    settings = batch.Settings(str(tmp_path), "no model", "0" * 64, "plain")
     groups = [[batch.Unit(name, "clip", name)] for name in "abcd"]
     results = list(batch._pool(groups, settings, b"model", dies_once, workers=2))
     assert sorted(r.source for r in results) == list("abcd")
