@@ -101,6 +101,7 @@ def throughput(folder: Path, out: Path, every: int) -> dict:
 def ray_overheads() -> dict:
     import ray
 
+    batch.local_ray_at_our_priority()  # as `batch --ray` starts it
     t = time.perf_counter()
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="warning")
     noop = ray.remote(lambda: None)

@@ -406,6 +406,12 @@ def _pool(groups: list[list[Unit]], settings: Settings, model: bytes, analyse: A
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def local_ray_at_our_priority() -> None:
+    """A Ray started here runs its workers at this command's priority, as the pool's run: Ray's default makes
+    them 15 nicer, which on a shared machine leaves them the CPU no one else wants (set before `ray.init`)."""
+    os.environ.setdefault("RAY_worker_niceness", "0")
+
+
 def _ray(groups: list[list[Unit]], settings: Settings, model: bytes, analyse: Analyse, workers: int,
          address: str | None, ray_options: Callable[[list[Unit]], dict] | None) -> Iterator[UnitResult]:
     """Ray tasks, one per group, retried by Ray when their worker or node dies; the model goes to the object store
@@ -416,6 +422,8 @@ def _ray(groups: list[list[Unit]], settings: Settings, model: bytes, analyse: An
     started_here = not ray.is_initialized()
     if started_here:
         joining = address or os.environ.get("RAY_ADDRESS")
+        if not joining:
+            local_ray_at_our_priority()
         ray.init(address=joining or "local", num_cpus=None if joining else workers, include_dashboard=False,
                  log_to_driver=False, logging_level="warning", configure_logging=True)
     try:

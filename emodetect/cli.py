@@ -231,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--workers", type=int, help="analyse N files at a time in a local process pool (with --ray: the "
                                                "local Ray's CPUs)")
     b.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
-                   help="run on Ray: a local Ray, or the cluster at ADDRESS (or $RAY_ADDRESS)")
+                   help="run on Ray: a local Ray, or the cluster at ADDRESS (or $RAY_ADDRESS); give INPUT before it, "
+                        "or write --ray=ADDRESS")
     b.add_argument("--force", action="store_true", help="redo results made with other settings or another model")
     b.add_argument("--retry-errors", action="store_true", help="redo the files that failed before")
     b.add_argument("--quiet", action="store_true", help="no progress bar (the final line is still printed)")
