@@ -178,3 +178,23 @@ def dominant_strip(times: Sequence[float], labels: Mapping[str, Sequence[str | N
     fig.update_xaxes(title="time (s)", rangemode="tozero")
     fig.update_yaxes(autorange="reversed")
     return fig
+
+
+def _plain(text: str) -> str:
+    """User text (a file name) for a Plotly label: Plotly reads tags such as <b> in labels, so escape them."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def emotion_shares(labels: Sequence[str], shares: np.ndarray) -> go.Figure:
+    """One horizontal bar per clip face ("file · face 1"), split by the share of its time in each emotion (N×7)."""
+    shares = np.asarray(shares, dtype=float)
+    names = [_plain(label) for label in labels]
+    fig = go.Figure()
+    for i, emotion in enumerate(EMOTIONS):
+        fig.add_bar(y=names, x=shares[:, i].tolist(), name=emotion, orientation="h", marker_color=rgb(COLORS[emotion]),
+                    hovertemplate=f"%{{y}}: {emotion} %{{x:.0%}}<extra></extra>")
+    fig.update_layout(barmode="stack", height=120 + 28 * len(names), margin={**_MARGIN, "t": 10},
+                      legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "traceorder": "normal"})
+    fig.update_xaxes(title="share of the time the face is seen", range=[0, 1], tickformat=".0%")
+    fig.update_yaxes(autorange="reversed", type="category")
+    return fig

@@ -1,9 +1,11 @@
-"""`python -m emodetect image|video|train|average|export|evaluate ...`: the command line over the package."""
+"""`python -m emodetect image|video|batch|train|average|export|evaluate ...`: the command line over the package."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -100,6 +102,70 @@ def _video(args: argparse.Namespace) -> int:
     return 0
 
 
+class _BatchBar:
+    """The batch's progress on stderr (tqdm): files done/total, seconds of video done/total, video seconds per
+    wall second and the time left, estimated from the video still to do when there is video."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bar = None
+
+    def start(self, todo, already_done: int) -> None:
+        from tqdm import tqdm
+
+        self.total_s = sum(u.media_s for u in todo)
+        self.done_s = 0.0
+        self.started = time.perf_counter()
+        self.bar = tqdm(total=len(todo) + already_done, initial=already_done, unit="file", disable=self.quiet,
+                        file=sys.stderr, dynamic_ncols=True,
+                        bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} files{postfix}")
+        self._postfix()
+
+    def advance(self, result) -> None:
+        self.done_s += result.media_s if result.kind == "clip" else 0.0
+        self.bar.update(1)
+        self._postfix()
+
+    def _postfix(self) -> None:
+        elapsed = time.perf_counter() - self.started
+        speed = self.done_s / elapsed if elapsed else 0.0
+        left = f"{(self.total_s - self.done_s) / speed:.0f} s left" if speed else "time left unknown yet"
+        self.bar.set_postfix_str(f"{self.done_s:.0f}/{self.total_s:.0f} s of video, {speed:.1f}x real time, "
+                                 f"{elapsed:.0f} s elapsed, {left}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from emodetect.batch import Settings, analyse_folder, find_inputs
+
+    if args.every is not None and args.fps is not None:
+        raise InputError("use --every or --fps, not both")
+    engine = "ray" if args.ray is not None else "pool" if args.workers is not None else "loop"
+    root, _, _ = find_inputs(args.input, exclude=args.out)
+    settings = Settings.make(root, args.model, every=args.every or 1, fps=args.fps, smoothing_s=args.smoothing)
+    bar = _BatchBar(args.quiet)
+    try:
+        report = analyse_folder(args.input, args.out, settings, engine=engine,
+                                workers=args.workers or 2, ray_address=args.ray or None, force=args.force,
+                                retry_errors=args.retry_errors, progress=bar)
+    finally:
+        bar.close()
+    counts = report.counts
+    speed = report.media_s / report.wall_s if report.wall_s else 0.0
+    line = (f"{counts['files']} files ({counts['clips']} clips, {counts['photos']} photos): {counts['done']} done, "
+            f"{counts['failed']} failed; {report.analysed} analysed now, {report.resumed} already done; "
+            f"{report.media_s:.0f} s of video in {report.wall_s:.1f} s ({speed:.1f}x real time)")
+    if report.ignored:
+        line += f"; {report.ignored} files that are not pictures or videos ignored"
+    print(line)
+    if counts["failed"]:
+        print(f"see {Path(args.out) / 'errors.csv'} for why each failed file could not be analysed")
+    return report.exit_status
+
+
 def _train(args: argparse.Namespace) -> int:
     from emodetect.models import DEFAULT_EPOCHS
     from emodetect.train import TrainConfig, train
@@ -178,6 +244,25 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--smoothing", type=float, help="smoothing time constant in seconds (0: off; default: the app's)")
     v.add_argument("--model", default=str(LITE_MODEL), help="a .tflite or .keras model (default: the shipped one)")
     v.set_defaults(run=_video)
+
+    b = commands.add_parser("batch", help="analyse a folder (or CSV list) of clips and photos, here or on Ray",
+                            description="Exit status: 0 every file analysed, 1 some files failed (listed in "
+                                        "OUT/errors.csv), 2 the batch could not run.")
+    b.add_argument("input", help="a folder (searched recursively) or a CSV whose first or `path` column lists files")
+    b.add_argument("--out", required=True, help="the results folder (rerun the same command to resume)")
+    b.add_argument("--every", type=int, help="analyse every N-th frame of each clip")
+    b.add_argument("--fps", type=float, help="analyse about F frames per second of each clip")
+    b.add_argument("--smoothing", type=float, help="smoothing time constant in seconds (0: off; default: the app's)")
+    b.add_argument("--model", default=str(LITE_MODEL), help="a .tflite or .keras model (default: the shipped one)")
+    b.add_argument("--workers", type=int, help="analyse N files at a time in a local process pool (with --ray: the "
+                                               "local Ray's CPUs)")
+    b.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="run on Ray: a local Ray, or the cluster at ADDRESS (or $RAY_ADDRESS); give INPUT before it, "
+                        "or write --ray=ADDRESS")
+    b.add_argument("--force", action="store_true", help="redo results made with other settings or another model")
+    b.add_argument("--retry-errors", action="store_true", help="redo the files that failed before")
+    b.add_argument("--quiet", action="store_true", help="no progress bar (the final line is still printed)")
+    b.set_defaults(run=_batch)
 
     t = commands.add_parser("train", help="train a model on FER-2013 (resumable)")
     t.add_argument("--data", default=str(default_data_dir()), help="FER-2013 folder or fer2013.csv")

@@ -31,6 +31,7 @@ import numpy as np
 
 from emodetect import models
 from emodetect._tensorflow import keras, tf
+from emodetect.atomic import atomic_write
 from emodetect.classifier import DEFAULT_VIEWS
 from emodetect.data import Split, load_fer2013
 from emodetect.errors import InputError
@@ -111,7 +112,7 @@ def _keep_teacher_record(teacher: str | os.PathLike, run_dir: Path) -> None:
     student's cost includes its teacher's, and the teacher file may be replaced before the student ships."""
     record = Path(teacher).with_name("training.json")
     if record.exists():
-        _atomic_write(record.read_bytes(), run_dir / TEACHER_RECORD)
+        atomic_write(run_dir / TEACHER_RECORD, record.read_bytes())
 
 
 def augment(images: tf.Tensor, seed: tf.Tensor, cfg: TrainConfig) -> tf.Tensor:
@@ -249,7 +250,7 @@ def _save_snapshot(model: keras.Model, run_dir: Path, epoch: int) -> None:
     (run_dir / SNAPSHOTS).mkdir(exist_ok=True)
     buffer = io.BytesIO()
     np.savez(buffer, *model.get_weights())
-    _atomic_write(buffer.getvalue(), _snapshot_path(run_dir, epoch))
+    atomic_write(_snapshot_path(run_dir, epoch), buffer.getvalue())
 
 
 def _load_snapshot(run_dir: Path, epoch: int) -> list[np.ndarray]:
@@ -301,14 +302,8 @@ def shipped_weights(state: dict) -> str:
     return AVERAGED if averaged and averaged["public_accuracy"] > state["best_public_accuracy"] else "best.keras"
 
 
-def _atomic_write(data: bytes, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _atomic_write_json(data: dict, path: Path) -> None:
-    _atomic_write(json.dumps(data, indent=2).encode(), path)
+    atomic_write(path, json.dumps(data, indent=2).encode())
 
 
 def load_state(run_dir: Path) -> dict:
@@ -347,7 +342,7 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
             _keep_teacher_record(cfg.teacher, run_dir)
             buffer = io.BytesIO()
             np.save(buffer, teacher_probabilities(cfg.teacher, train_split.images))
-            _atomic_write(buffer.getvalue(), teacher_file)
+            atomic_write(teacher_file, buffer.getvalue())
         teacher_probs = np.load(teacher_file)
     batches = prepare_batches(train_split.images, train_split.labels, teacher_probs, cfg.distill_weight)
     x_public = to_input(public.images)
@@ -422,7 +417,7 @@ def export_runs(run_dirs: Sequence[str | os.PathLike], model_path: str | os.Path
     model_path.parent.mkdir(parents=True, exist_ok=True)
     temperature = calibrate(shipped, model_path, load_fer2013(data or default_data_dir())["PublicTest"], views)
     records = [{**record, "temperature": record.get("temperature", 1.0) * temperature} for record in records]
-    _atomic_write(keras_to_lite(model_path), model_path.with_suffix(".tflite"))
+    atomic_write(model_path.with_suffix(".tflite"), keras_to_lite(model_path))
     _atomic_write_json({"views": views, "command": "python -m emodetect " + " ".join(command), "members": records},
                        model_path.with_name("training.json"))
     return model_path

@@ -328,8 +328,12 @@ class VideoAnalysis:
         columns = ["face_id", "frames", "first_s", "last_s", *EMOTIONS, "dominant"]
         return pd.DataFrame(rows, columns=columns)
 
+    def csv_text(self) -> str:
+        """The timeline as `video --csv` writes it (a batch unit returns this text to the writer)."""
+        return self.timeline.to_csv(index=False, float_format="%.4f")
+
     def to_csv(self, path: str | os.PathLike) -> None:
-        self.timeline.to_csv(path, index=False, float_format="%.4f")
+        Path(path).write_text(self.csv_text())
 
     def to_json(self, path: str | os.PathLike) -> None:
         Path(path).write_text(self.timeline.to_json(orient="records", double_precision=4))
