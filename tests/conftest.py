@@ -92,22 +92,3 @@ def page(browser) -> Iterator:
     yield page
     page.context.close()
 
-
-@pytest.fixture(scope="session")
-def batch_inputs(media_dir, tmp_path_factory) -> Path:
-    """A folder of real clips and photos for the batch tests (tests/batch_support.py's media_folder)."""
-    from tests.batch_support import media_folder
-
-    return media_folder(media_dir, tmp_path_factory.mktemp("batch") / "in")
-
-
-@pytest.fixture(scope="session")
-def batch_reference(batch_inputs) -> Path:
-    """`batch_inputs` through the default engine (in-process), once: the output every other engine, cluster
-    and resumed run must equal, byte for byte."""
-    from emodetect import batch
-    from tests.batch_support import EVERY
-
-    out = batch_inputs.parent / "reference"
-    assert batch.analyse_folder(batch_inputs, out, batch.Settings.make(batch_inputs, every=EVERY)).exit_status == 0
-    return out

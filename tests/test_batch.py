@@ -18,17 +18,20 @@ from emodetect import batch
 from emodetect.cli import main
 from emodetect.paths import PROJECT_DIR
 from tests import corpus
-from tests.batch_support import EVERY, cli, temporaries, tree
+from tests.batch_support import EVERY, cli, media_folder, temporaries, tree
 
 
-@pytest.fixture
-def folder(batch_inputs) -> Path:
-    return batch_inputs
+@pytest.fixture(scope="module")
+def folder(media_dir, tmp_path_factory) -> Path:
+    return media_folder(media_dir, tmp_path_factory.mktemp("batch") / "in")
 
 
-@pytest.fixture
-def reference(batch_reference) -> Path:
-    return batch_reference
+@pytest.fixture(scope="module")
+def reference(folder) -> Path:
+    """The folder through the default engine (in-process), the output every other run must equal."""
+    out = folder.parent / "reference"
+    assert main(["batch", str(folder), "--out", str(out), "--every", str(EVERY), "--quiet"]) == 0
+    return out
 
 
 def test_output_layout_and_the_same_tables_as_the_video_and_image_commands(folder, reference, tmp_path):

@@ -20,7 +20,7 @@ import ray
 from ray.cluster_utils import Cluster
 
 from emodetect import batch
-from tests.batch_support import attempts, cli, signalled, temporaries, tree
+from tests.batch_support import attempts, cli, media_folder, signalled, temporaries, tree
 
 EVERY = 2  # the clip a test interrupts must still be running when it is interrupted
 PINNED = "phone_at_night.mp4"
@@ -42,14 +42,17 @@ def cluster() -> Iterator[SimpleNamespace]:
         cluster.shutdown()
 
 
-@pytest.fixture
-def folder(batch_inputs) -> Path:
-    return batch_inputs
+@pytest.fixture(scope="module")
+def folder(media_dir, tmp_path_factory) -> Path:
+    return media_folder(media_dir, tmp_path_factory.mktemp("batch_ray") / "in")
 
 
-@pytest.fixture
-def reference(batch_reference) -> Path:
-    return batch_reference
+@pytest.fixture(scope="module")
+def reference(folder) -> Path:
+    out = folder.parent / "reference"
+    settings = batch.Settings.make(folder, every=EVERY)
+    assert batch.analyse_folder(folder, out, settings).exit_status == 0
+    return out
 
 
 def _pin_clip(group: list[batch.Unit]) -> dict:
