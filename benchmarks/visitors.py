@@ -7,7 +7,7 @@ second during the analyses, each analysis's wall time, and the server's peak mem
 bounded by the browser waits (EMODETECT_BROWSER_TIMEOUT_S each). tests/test_concurrency.py runs
 `visit` with 2 + 2 sessions on the 15 s clip in CI; this script runs 4 + 4 on a 1-minute clip:
 
-    python -m benchmarks.visitors [--analyses 4] [--webcams 4] [--seconds 60]     (from the project root)
+    python -m benchmarks.visitors [--analyses 4] [--webcams 4] [--seconds 60] [--per-second]   (project root)
 """
 
 from __future__ import annotations
@@ -61,9 +61,10 @@ class Visit:
 
 
 def visit(server: AppServer, browser: Any, camera_browser: Any, clip: Path, analyses: int, webcams: int,
-          shots: str = "visitors") -> Visit:
+          shots: str = "visitors", per_second: bool = False) -> Visit:
     """Open `webcams` Webcam sessions (streaming) and `analyses` Video sessions, press Analyse on every
-    Video page at once, wait for every result; AssertionError if a page shows an error or a webcam stalls."""
+    Video page at once (every frame, or with `per_second` the page's default frames per second), wait
+    for every result; AssertionError if a page shows an error or a webcam stalls."""
     from playwright.sync_api import expect
 
     log_start = server.log.stat().st_size
@@ -82,6 +83,8 @@ def visit(server: AppServer, browser: Any, camera_browser: Any, clip: Path, anal
         for page in videos:
             page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(clip)
             expect(page.get_by_role("button", name="Analyse", exact=True)).to_be_enabled(timeout=TIMEOUT_MS)
+            if per_second:
+                page.locator('[data-testid="stRadio"]').get_by_text("Frames per second").click()
             wait_idle(page)
 
         frames_before = [frames_analysed(page) or 0 for page in cams]
@@ -138,6 +141,8 @@ def main() -> None:
     parser.add_argument("--analyses", type=int, default=4)
     parser.add_argument("--webcams", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=60, help="length of the analysed clip")
+    parser.add_argument("--per-second", action="store_true",
+                        help="analyse the page's default frames per second, not every frame (for slow machines)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -149,14 +154,15 @@ def main() -> None:
         browser = launch_chromium(playwright)
         camera_browser = launch_chromium(playwright, camera=write_y4m(MEDIA / "talking_woman.mp4",
                                                                       Path(tmp) / "camera.y4m"))
-        seen = visit(server, browser, camera_browser, clip, args.analyses, args.webcams)
+        seen = visit(server, browser, camera_browser, clip, args.analyses, args.webcams, per_second=args.per_second)
     frames = {len(t) for t in seen.timelines}
     print(f"{args.analyses} analyses of a {args.seconds:g} s clip and {args.webcams} webcams at once, one server "
           f"on this machine, loopback only\n")
     print("| session | what | result |")
     print("|---|---|---|")
     for i, seconds in enumerate(seen.analysis_seconds, 1):
-        print(f"| video {i} | analysis, every frame | {len(seen.timelines[i - 1])} rows, done after {seconds:.1f} s |")
+        how = "5 frames per second" if args.per_second else "every frame"
+        print(f"| video {i} | analysis, {how} | {len(seen.timelines[i - 1])} rows, done after {seconds:.1f} s |")
     for i, fps in enumerate(seen.webcam_fps(), 1):
         print(f"| webcam {i} | frames analysed while the analyses ran | {fps:.1f} per second |")
     print(f"\nServer peak memory (VmHWM): {seen.peak_rss_mb:,.0f} MiB. Rows per analysis: {sorted(frames)}. "
