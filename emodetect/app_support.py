@@ -24,11 +24,20 @@ import pandas as pd
 import streamlit as st
 
 from emodetect import roots
-from emodetect.data import DatasetError, Split, load_csv_bytes, load_fer2013, load_ferplus_votes, votes_text
+from emodetect.data import (
+    DatasetError,
+    FerPlus,
+    Split,
+    ferplus_for,
+    load_csv_bytes,
+    load_fer2013,
+    load_ferplus_votes,
+    votes_text,
+)
 from emodetect.imageio import read_image
 from emodetect.labels import EMOTIONS
 from emodetect.limits import DEFAULT_MAX_ANALYSES, MAX_VIDEO_SECONDS, duration_text
-from emodetect.paths import FERPLUS_VOTES, MODEL_CARD, default_data_dir
+from emodetect.paths import FERPLUS_VOTES, LITE_MODEL, MODEL_CARD, default_data_dir
 from emodetect.slots import AnalysisSlots
 
 if TYPE_CHECKING:
@@ -165,6 +174,19 @@ def model_card() -> dict:
     return json.loads(MODEL_CARD.read_text())
 
 
+def door_caption(door: str) -> str:
+    """Which classifier configuration this page (the door `door` of `detector.DOOR_VIEWS`) runs, and how it
+    scores, from the model card: "Each face classified four ways (…): 71.1% right on FER-2013's PrivateTest,
+    80.2% against the FER+ annotators."""
+    card = model_card()
+    config = card["doors"][door]
+    ferplus = config.get("ferplus_accuracy")
+    return (f"{card['tta_views'][config['views']].capitalize()} on this page: "
+            f"{config['accuracy']['PrivateTest']:.1%} right on FER-2013's PrivateTest"
+            + (f", {ferplus['PrivateTest']:.1%} against the FER+ annotators' majority" if ferplus else "")
+            + " (model card).")
+
+
 @st.cache_resource(show_spinner="Loading the emotion model…")
 def detector() -> EmotionDetector:
     """One detector per server process, shared by all pages and sessions (it is thread-safe)."""
@@ -280,9 +302,11 @@ def uploaded_dataset(key: str, name: str, _data: bytes) -> dict[str, Split]:
 
 @st.cache_data(max_entries=8, show_spinner="Classifying every face of the split…")
 def split_probs(key: str, split: str, _splits: dict[str, Split]) -> np.ndarray:
-    """N×7 probabilities of the app's classifier (with its test-time views) for one split of the dataset
-    cached under `key` (a `data_roots` label or an `upload_key`)."""
-    return detector().classifier.predict(_splits[split].images)
+    """N×7 probabilities for one split of the dataset cached under `key` (a `data_roots` label or an
+    `upload_key`), with the views the model was exported for: as the card's headline numbers score it."""
+    from emodetect.classifier import recorded_views
+
+    return detector().classifier.with_views(recorded_views(LITE_MODEL)).predict(_splits[split].images)
 
 
 def confident_mistakes(probs: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
@@ -294,13 +318,14 @@ def confident_mistakes(probs: np.ndarray, labels: np.ndarray, count: int) -> np.
 @st.cache_data(max_entries=512, show_spinner="Working out what the model looked at…")
 def relevance_overlay(crop: np.ndarray, emotion: str) -> np.ndarray:
     """The uint8 48×48 `crop` tinted by its occlusion map for `emotion` (`explain.occlusion` on the app's
-    classifier, the blurred face as baseline): one model call per face, cached per face and emotion, so
-    switching one face's emotion recomputes that face alone."""
+    networks, the face seen once as cropped, the blurred face as baseline): one model call per face,
+    cached per face and emotion, so switching one face's emotion recomputes that face alone."""
     from emodetect import draw
     from emodetect.explain import occlusion
     from emodetect.preprocess import to_input
 
-    relevance = occlusion(to_input(crop[None]), detector().classifier.predict_inputs, target=EMOTIONS.index(emotion))
+    one_view = detector().classifier.with_views("plain").predict_inputs  # the face as cropped: what occlusion covers
+    relevance = occlusion(to_input(crop[None]), one_view, target=EMOTIONS.index(emotion))
     return draw.relevance_overlay(crop, relevance[0])
 
 
@@ -310,16 +335,31 @@ def ferplus_votes() -> dict[str, dict[str, int]]:
     return load_ferplus_votes(FERPLUS_VOTES) if FERPLUS_VOTES.is_file() else {}
 
 
-def mistake_caption(split: Split, index: int, probs: np.ndarray, key: str) -> str:
-    """ "sad → neutral 91% · FER+ votes: neutral 6, sad 3, angry 1" under one mistake's map, for the dataset
-    cached under `key`; the votes only where FER+ has them: faces of a configured FER-2013 folder laid out
-    like the shared copy (not a CSV's rows, not an upload)."""
-    caption = f"{EMOTIONS[split.labels[index]]} → {EMOTIONS[int(probs.argmax())]} {probs.max():.0%}"
+def face_votes(key: str, split: Split, index: int) -> dict[str, int] | None:
+    """One face's FER+ votes, most first, for the dataset cached under `key`; None where FER+ has none for it:
+    only faces of a configured FER-2013 folder laid out like the shared copy have votes (not a CSV's rows)."""
     root = next((r.path for r in data_roots() if r.label == key), None)
     try:
-        votes = ferplus_votes().get(Path(split.sources[index]).relative_to(root).as_posix()) if root else None
+        return ferplus_votes().get(Path(split.sources[index]).relative_to(root).as_posix()) if root else None
     except ValueError:  # not a file under the folder: a CSV's row
-        votes = None
+        return None
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def split_ferplus(key: str, split: str, _splits: dict[str, Split]) -> FerPlus | None:
+    """The FER+ annotators' distributions and pluralities for one split of the dataset cached under `key`
+    (`data.ferplus_for`); None where no face of it has a plurality to score against."""
+    root = next((r.path for r in data_roots() if r.label == key), None)
+    if root is None:
+        return None
+    matched = ferplus_for(_splits[split], root, ferplus_votes())
+    return matched if matched.scored.any() else None
+
+
+def mistake_caption(split: Split, index: int, probs: np.ndarray, key: str) -> str:
+    """ "sad → neutral 91% · FER+ votes: neutral 6, sad 3, angry 1" under one mistake's map (`face_votes`)."""
+    caption = f"{EMOTIONS[split.labels[index]]} → {EMOTIONS[int(probs.argmax())]} {probs.max():.0%}"
+    votes = face_votes(key, split, index)
     return f"{caption} · FER+ votes: {votes_text(votes)}" if votes else caption
 
 

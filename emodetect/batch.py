@@ -76,7 +76,7 @@ class Settings:
     root: str  # the input folder: units' paths are relative to it (on a cluster, storage every node reads)
     model: str  # the model file, read on the driver only (its bytes travel with the tasks)
     model_sha256: str
-    views: str  # the classifier's test-time views, resolved on the driver (workers may lack models/)
+    views: str  # the model's recorded test-time views, resolved on the driver (workers may lack models/)
     every: int = 1
     fps: float | None = None
     smoothing_s: float = 0.5
@@ -216,11 +216,11 @@ def plan_units(root: Path, sources: Sequence[str], settings: Settings) -> list[U
 def _detector(model: bytes, views: str, preset: str):
     """One detector per worker process, model and preset (never pickled, never a module global)."""
     from emodetect.classifier import EmotionClassifier
-    from emodetect.detector import EmotionDetector
+    from emodetect.detector import EmotionDetector, door_views
     from emodetect.faces import FaceDetector
     from emodetect.litert import LiteModel
 
-    return EmotionDetector(EmotionClassifier(LiteModel(model), views), FaceDetector(preset))
+    return EmotionDetector(EmotionClassifier(LiteModel(model), door_views(preset, views)), FaceDetector(preset))
 
 
 def analyse_one(unit: Unit, settings: Settings, model: bytes) -> UnitResult:

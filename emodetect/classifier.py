@@ -39,6 +39,9 @@ TTA_DESCRIPTIONS = {
 # The views of a model with no record of its own: what every model exported before views were recorded
 # was calibrated and shipped with.
 DEFAULT_VIEWS = "flip_zoom"
+# Scoring a split (evaluation, a teacher's targets, calibration) is a few large batches with nothing else
+# to do meanwhile: every core on each.
+EVALUATION_THREADS = os.cpu_count() or 1
 # What `keras_to_lite` does to the weights; the model card states it.
 QUANTIZATION = "dynamic range: int8 weights, float32 activations"
 
@@ -74,15 +77,20 @@ class EmotionClassifier:
         self.tta = tta
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, tta: str | None = None) -> EmotionClassifier:
+    def load(cls, path: str | os.PathLike | None = None, tta: str | None = None,
+             threads: int = 1) -> EmotionClassifier:
         """The shipped model, or the one at `path`: a `.tflite` file, or a `.keras` file (converted as
         `export` does, which needs TensorFlow and ~3 s); run with the views `tta`, by default those
-        recorded for it (`recorded_views`)."""
+        recorded for it (`recorded_views`), on `threads` CPU threads per call (`LiteModel`)."""
         path = Path(path) if path is not None else LITE_MODEL
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such model file")
-        model = LiteModel(keras_to_lite(path) if path.suffix == ".keras" else path)
+        model = LiteModel(keras_to_lite(path) if path.suffix == ".keras" else path, threads)
         return cls(model, tta or recorded_views(path))
+
+    def with_views(self, tta: str) -> EmotionClassifier:
+        """The same model (and its interpreters) run with the views `tta`."""
+        return EmotionClassifier(self.model, tta)
 
     def predict(self, faces: np.ndarray | Sequence[np.ndarray], batch_size: int = 256) -> np.ndarray:
         """N×7 float32 probabilities (`EMOTIONS` order) for a batch of face crops.
@@ -97,6 +105,18 @@ class EmotionClassifier:
         """Like `predict`, for inputs already made by `preprocess.to_input`."""
         probs = self.view_probabilities(x, batch_size).mean(axis=0)
         return probs / probs.sum(axis=1, keepdims=True)
+
+    def predict_every_views(self, x: np.ndarray, batch_size: int = 256) -> dict[str, np.ndarray]:
+        """`predict_inputs` for every set of `TTA_VIEWS` at once: N×7 per set. Each set's views begin
+        with the views of the sets before it, so the largest set's model calls serve them all."""
+        largest = max(TTA_VIEWS, key=lambda tta: len(TTA_VIEWS[tta]))
+        views = self.with_views(largest).view_probabilities(x, batch_size)
+        every = {}
+        for tta, own in TTA_VIEWS.items():
+            assert TTA_VIEWS[largest][:len(own)] == own, f"{tta}'s views are not the first of {largest}'s"
+            probs = views[:len(own) + 1].mean(axis=0)
+            every[tta] = probs / probs.sum(axis=1, keepdims=True)
+        return every
 
     def view_probabilities(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """V×N×7: each view of `tta` (the face as given first) classified on its own, before averaging;

@@ -53,7 +53,8 @@ def _explanations(detector: EmotionDetector, results: list[FaceResult]) -> np.nd
     from emodetect.preprocess import to_input
 
     crops = np.stack([r.crop for r in results])
-    maps = occlusion(to_input(crops), detector.classifier.predict_inputs, target=[r.probs.argmax() for r in results])
+    one_view = detector.classifier.with_views("plain").predict_inputs  # the face as cropped: what occlusion covers
+    maps = occlusion(to_input(crops), one_view, target=[r.probs.argmax() for r in results])
     return explanation_sheet(crops, maps, [f"face {i}: {r.label} {r.confidence:.0%}" for i, r in enumerate(results, 1)])
 
 
@@ -176,7 +177,7 @@ def _train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(data=str(args.data), arch=args.arch, epochs=args.epochs or DEFAULT_EPOCHS,
                       batch_size=args.batch_size, optimizer=args.optimizer, learning_rate=args.lr,
                       class_weights=args.class_weights, teacher=args.teacher, distill_weight=args.distill_weight,
-                      seed=args.seed, limit=args.limit, command=sys.argv[1:])
+                      soft_labels=args.soft_labels, seed=args.seed, limit=args.limit, command=sys.argv[1:])
     train(cfg, args.run_dir)
     return 0
 
@@ -212,7 +213,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     for split, result in card["metrics"].items():
         scores = ", ".join(f"{tta} {r['accuracy']:.4f} / {r['macro_f1']:.4f}" for tta, r in result.items())
         print(f"{split} accuracy / macro-F1: {scores}")
-    print(f"the app uses {card['app_tta']}: {card['tta_views'][card['app_tta']]}")
+    if "ferplus" in card:
+        for split, result in card["ferplus"]["metrics"].items():
+            scores = ", ".join(f"{tta} {r['accuracy']:.4f}" for tta, r in result.items())
+            print(f"{split} accuracy against the FER+ plurality ({card['ferplus']['faces'][split]} faces): {scores}")
+    for door, config in card["doors"].items():
+        print(f"the {door} door uses {config['views']}: {card['tta_views'][config['views']]}")
     print(f"wrote {args.card}")
     return 0
 
@@ -277,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="distil: a .keras or .tflite model (an ensemble from `export --model`) whose probabilities "
                         "are mixed into the targets")
     t.add_argument("--distill-weight", type=float, default=0.5, help="the teacher's share of the targets")
+    t.add_argument("--soft-labels", type=float, default=0.0, metavar="SHARE",
+                   help="mix each face's FER+ vote distribution into its label with this share (0: the FER-2013 "
+                        "label alone, 1: the votes alone); faces without votes keep their label")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--limit", type=int, help="use at most this many images per split (smoke runs)")
     t.add_argument("--resume", action="store_true",

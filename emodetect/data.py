@@ -196,3 +196,43 @@ def load_ferplus_votes(path: str | os.PathLike) -> dict[str, dict[str, int]]:
 def votes_text(votes: dict[str, int]) -> str:
     """ "neutral 6, sad 3, angry 1": one face's FER+ votes as a caption."""
     return ", ".join(f"{name} {count}" for name, count in votes.items())
+
+
+@dataclass(frozen=True)
+class FerPlus:
+    """The FER+ annotators' view of one split's faces, in the split's order.
+
+    `distribution`: N×7 float, each face's votes for our seven emotions as fractions (a row of zeros
+    where FER+ has no votes for the face, or gave them all to contempt, "unknown" or "not a face").
+    `plurality`: N ints, the `EMOTIONS` index of the emotion most annotators chose, or -1 where there is
+    none to score against (no votes, a tie for first, or a first place outside our seven)."""
+
+    distribution: np.ndarray
+    plurality: np.ndarray
+
+    @property
+    def scored(self) -> np.ndarray:
+        """Which faces have a plurality: the rows every FER+ score is computed on."""
+        return self.plurality >= 0
+
+
+def ferplus_for(split: Split, root: str | os.PathLike, votes: dict[str, dict[str, int]]) -> FerPlus:
+    """`split`'s faces (read from the FER-2013 folder `root`) matched to `load_ferplus_votes`' votes."""
+    root = Path(root)
+    distribution = np.zeros((len(split), len(EMOTIONS)), np.float32)
+    plurality = np.full(len(split), -1, np.int64)
+    for i, source in enumerate(split.sources):
+        try:
+            face_votes = votes.get(Path(source).relative_to(root).as_posix())
+        except ValueError:  # not a file under `root`: a CSV's row
+            face_votes = None
+        if not face_votes:
+            continue
+        counts = np.array([face_votes.get(e, 0) for e in EMOTIONS], np.float32)
+        if counts.sum():
+            distribution[i] = counts / counts.sum()
+        top = max(face_votes.values())
+        firsts = [name for name, count in face_votes.items() if count == top]
+        if len(firsts) == 1 and firsts[0] in EMOTIONS:
+            plurality[i] = EMOTIONS.index(firsts[0])
+    return FerPlus(distribution, plurality)

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from emodetect.classifier import QUANTIZATION, TTA_DESCRIPTIONS, TTA_VIEWS, EmotionClassifier
-from emodetect.data import SPLITS, Split, load_fer2013
+from emodetect.classifier import EVALUATION_THREADS, QUANTIZATION, TTA_DESCRIPTIONS, EmotionClassifier
+from emodetect.data import SPLITS, FerPlus, Split, ferplus_for, load_fer2013, load_ferplus_votes
 from emodetect.labels import EMOTIONS, VALENCES, to_valence, valence_labels
-from emodetect.paths import KERAS_MODEL, MODEL_CARD, default_data_dir
-from emodetect.preprocess import INPUT_SIZE
+from emodetect.paths import FERPLUS_VOTES, KERAS_MODEL, MODEL_CARD, default_data_dir
+from emodetect.preprocess import INPUT_SIZE, to_input
 
 ECE_BINS = 15
 
@@ -82,17 +82,24 @@ def split_metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
                                        zero_division=0))}
 
 
-def detailed_metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
-    """Confusion matrices (7- and 3-class), per-class scores and calibration for one split."""
+def class_metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
+    """The 7-class confusion matrix (rows: truth) and each emotion's precision, recall, F1 and support."""
     predicted = probs.argmax(axis=1)
     precision, recall, f1, support = precision_recall_fscore_support(
         labels, predicted, labels=range(len(EMOTIONS)), zero_division=0)
-    true_valence = valence_labels(labels)
-    predicted_valence = to_valence(probs).argmax(axis=1)
     return {
         "confusion_matrix": confusion_matrix(labels, predicted, labels=range(len(EMOTIONS))).tolist(),
         "per_class": {e: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
                       for e, p, r, f, s in zip(EMOTIONS, precision, recall, f1, support)},
+    }
+
+
+def detailed_metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
+    """Confusion matrices (7- and 3-class), per-class scores and calibration for one split."""
+    true_valence = valence_labels(labels)
+    predicted_valence = to_valence(probs).argmax(axis=1)
+    return {
+        **class_metrics(probs, labels),
         "valence_accuracy": float(accuracy_score(true_valence, predicted_valence)),
         "valence_confusion_matrix": confusion_matrix(true_valence, predicted_valence,
                                                      labels=range(len(VALENCES))).tolist(),
@@ -100,17 +107,48 @@ def detailed_metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
+def ferplus_metrics(probs: dict[str, dict[str, np.ndarray]], splits: dict[str, Split], ferplus: dict[str, FerPlus],
+                    views: str) -> dict:
+    """The card's second benchmark: the same probabilities scored against the FER+ annotators' plurality,
+    on the faces that have one (`FerPlus.scored`), with every set of views per split and in detail on
+    PrivateTest with `views`; and how often the annotators' plurality is the FER-2013 label."""
+    scored = {name: f.scored for name, f in ferplus.items()}
+    truth = {name: f.plurality[scored[name]] for name, f in ferplus.items()}
+    return {
+        "faces": {name: int(s.sum()) for name, s in scored.items()},
+        "agreement_with_fer2013": {name: float((truth[name] == splits[name].labels[s]).mean())
+                                   for name, s in scored.items()},
+        "metrics": {name: {tta: split_metrics(p[scored[name]], truth[name]) for tta, p in by_views.items()}
+                    for name, by_views in probs.items()},
+        "private_test": class_metrics(probs["PrivateTest"][views][scored["PrivateTest"]], truth["PrivateTest"]),
+    }
+
+
+def door_accuracies(metrics: dict, ferplus: dict | None, recorded: str) -> dict:
+    """Each door's views (`detector.DOOR_VIEWS`; `recorded`: the model's own) and its accuracy per split,
+    against FER-2013's labels and, where the card has them, against the FER+ plurality."""
+    from emodetect.detector import DOOR_VIEWS, door_views
+
+    doors = {}
+    for door in DOOR_VIEWS:
+        views = door_views(door, recorded)
+        doors[door] = {"views": views, "accuracy": {split: m[views]["accuracy"] for split, m in metrics.items()}}
+        if ferplus:
+            doors[door]["ferplus_accuracy"] = {split: m[views]["accuracy"] for split, m in ferplus["metrics"].items()}
+    return doors
+
+
 def split_probabilities(clf: EmotionClassifier, splits: dict[str, Split]) -> dict[str, dict[str, np.ndarray]]:
     """N×7 probabilities per split for each set of test-time views (`TTA_VIEWS`), computed once for
     both the scores of every set and the app's detailed PrivateTest metrics."""
-    return {name: {tta: EmotionClassifier(clf.model, tta).predict(split.images) for tta in TTA_VIEWS}
-            for name, split in splits.items()}
+    return {name: clf.predict_every_views(to_input(split.images)) for name, split in splits.items()}
 
 
 def public_test_by_views(model_path: str | os.PathLike, data: str | os.PathLike | None = None) -> dict[str, float]:
     """PublicTest accuracy of the model at `model_path` (`.keras`, converted as `export` does, or `.tflite`)
     with each set of test-time views: what chooses between candidates without scoring PrivateTest."""
-    return accuracy_by_views(EmotionClassifier.load(model_path), load_fer2013(data or default_data_dir())["PublicTest"])
+    public = load_fer2013(data or default_data_dir())["PublicTest"]
+    return accuracy_by_views(EmotionClassifier.load(model_path, threads=EVALUATION_THREADS), public)
 
 
 def accuracy_by_views(clf: EmotionClassifier, split: Split) -> dict[str, float]:
@@ -124,20 +162,31 @@ def views_line(scores: dict[str, float]) -> str:
     return ", ".join(f"{tta} {accuracy:.4f}" for tta, accuracy in scores.items())
 
 
-def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os.PathLike | None = None) -> dict:
+def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os.PathLike | None = None,
+                     votes: str | os.PathLike = FERPLUS_VOTES) -> dict:
     """The model card as a dict: what the model is, how it was trained, how well it does.
 
     `model_path` is the trained `.keras` file; every score is measured on the `.tflite` beside it,
-    the converted model that the app and the CLI run."""
+    the converted model that the app and the CLI run. With the FER+ `votes` for a FER-2013 folder `data`,
+    the card scores the model against the annotators too ("ferplus")."""
     from emodetect._tensorflow import keras
 
     model_path = Path(model_path)
     lite_path = model_path.with_suffix(".tflite")
     model = keras.models.load_model(model_path, compile=False, safe_mode=True)
-    clf = EmotionClassifier.load(lite_path)
-    splits = load_fer2013(data or default_data_dir())
+    clf = EmotionClassifier.load(lite_path, threads=EVALUATION_THREADS)
+    data = Path(data or default_data_dir())
+    splits = load_fer2013(data)
     test_splits = {s: splits[s] for s in SPLITS[1:] if s in splits}
     probs = split_probabilities(clf, test_splits)
+    metrics = {name: {tta: split_metrics(p, test_splits[name].labels) for tta, p in by_views.items()}
+               for name, by_views in probs.items()}
+    ferplus = None
+    if data.is_dir() and Path(votes).is_file():
+        all_votes = load_ferplus_votes(votes)
+        matched = {name: ferplus_for(split, data, all_votes) for name, split in test_splits.items()}
+        if all(m.scored.any() for m in matched.values()):
+            ferplus = ferplus_metrics(probs, test_splits, matched, clf.tta)
     training_file = model_path.with_name("training.json")  # written by `export`: one record per trained member
     exported = json.loads(training_file.read_text()) if training_file.exists() else {}
     card = {
@@ -151,13 +200,16 @@ def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os
         "emotions": list(EMOTIONS),
         "valences": list(VALENCES),
         "class_counts": {name: split.class_counts() for name, split in splits.items()},
-        "metrics": {name: {tta: split_metrics(p, test_splits[name].labels) for tta, p in by_views.items()}
-                    for name, by_views in probs.items()},
+        "metrics": metrics,
         "app_tta": clf.tta,
         "tta_views": TTA_DESCRIPTIONS,
+        "doors": door_accuracies(metrics, ferplus, clf.tta),
         "private_test": detailed_metrics(probs["PrivateTest"][clf.tta], splits["PrivateTest"].labels),
         "training": {**training_summary(exported.get("members", [])), "export_command": exported.get("command")},
     }
+    if ferplus:
+        card["ferplus"] = {"votes": "FER+ (Barsoum et al. 2016): 10 annotators per face; scored on the faces "
+                                    "whose most-voted emotion is a single one of our seven", **ferplus}
     return _round(card)
 
 

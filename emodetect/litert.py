@@ -55,10 +55,14 @@ def _interpreter_class():
 
 class LiteModel:
     """One `.tflite` model (a file or its bytes), shareable across threads: each thread gets its own
-    interpreter, made on that thread's first call. Single input; outputs in the model's order."""
+    interpreter, made on that thread's first call. Single input; outputs in the model's order.
 
-    def __init__(self, model: str | os.PathLike | bytes):
+    `threads`: the CPU threads each call may use. One in the app, whose calls are many and small and run
+    side by side (viewers, analyses); all cores for evaluation's few large batches (half the time on two)."""
+
+    def __init__(self, model: str | os.PathLike | bytes, threads: int = 1):
         self._source = {"model_content": model} if isinstance(model, bytes) else {"model_path": str(Path(model))}
+        self._threads = threads
         self._local = threading.local()
         self.output_shapes = [tuple(d["shape"]) for d in self._interpreter().get_output_details()]
 
@@ -66,7 +70,7 @@ class LiteModel:
         interpreter = getattr(self._local, "interpreter", None)
         if interpreter is None:
             with silenced_stderr():  # LiteRT announces its XNNPACK delegate on stderr
-                interpreter = _interpreter_class()(num_threads=1, **self._source)
+                interpreter = _interpreter_class()(num_threads=self._threads, **self._source)
                 interpreter.allocate_tensors()
             self._local.interpreter = interpreter
             self._local.input = interpreter.get_input_details()[0]["index"]

@@ -1,4 +1,9 @@
-"""Face crop → model input. The one function training and inference both call."""
+"""Face crop → model input. The one function training and inference both call.
+
+Every crop is histogram-equalised: the FER-2013 copy the model learned from was equalised before
+publication, so a face from a photo, a clip or the webcam is only like a training face once it is too
+(and a face's lighting, a global change of its grey levels, stops mattering: benchmarks/lighting.py).
+"""
 
 from __future__ import annotations
 
@@ -32,16 +37,30 @@ def to_gray48(crop: np.ndarray) -> np.ndarray:
 
 
 def to_input(faces: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
-    """A batch of crops → float32 N×48×48×1 in [0, 1].
+    """A batch of crops → float32 N×48×48×1 in [0, 1], each crop equalised (`equalized`).
 
     `faces` is a uint8 array N×H×W (gray) or N×H×W×3 (RGB), or a list of crops
     of any sizes. FER-2013 arrays (N×48×48) take the fast path with no resizing.
     """
+    return scaled(equalized(gray48_batch(faces)))
+
+
+def gray48_batch(faces: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+    """A batch of crops (as `to_input` takes them) → uint8 N×48×48 gray, not yet equalised."""
     if isinstance(faces, np.ndarray) and faces.dtype == np.uint8 and faces.shape[1:] == (INPUT_SIZE, INPUT_SIZE):
-        gray = faces
-    else:
-        crops = [to_gray48(f) for f in faces]
-        gray = np.stack(crops) if crops else np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
+        return faces
+    crops = [to_gray48(f) for f in faces]
+    return np.stack(crops) if crops else np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
+
+
+def equalized(gray: np.ndarray) -> np.ndarray:
+    """uint8 N×48×48 faces, each histogram-equalised (`cv2.equalizeHist`, as FER-2013's faces were).
+    A uniform face stays as it is."""
+    return np.stack([cv2.equalizeHist(face) for face in gray]) if len(gray) else gray
+
+
+def scaled(gray: np.ndarray) -> np.ndarray:
+    """uint8 N×48×48 → the model's float32 N×48×48×1 in [0, 1]."""
     return (gray.astype(np.float32) * (1.0 / 255.0))[..., np.newaxis]
 
 

@@ -32,11 +32,11 @@ import numpy as np
 from emodetect import models
 from emodetect._tensorflow import keras, tf
 from emodetect.atomic import atomic_write
-from emodetect.classifier import DEFAULT_VIEWS
-from emodetect.data import Split, load_fer2013
+from emodetect.classifier import DEFAULT_VIEWS, EVALUATION_THREADS
+from emodetect.data import Split, ferplus_for, load_fer2013, load_ferplus_votes
 from emodetect.errors import InputError
 from emodetect.labels import EMOTIONS
-from emodetect.paths import default_data_dir
+from emodetect.paths import FERPLUS_VOTES, default_data_dir
 from emodetect.preprocess import to_input
 
 NUM_CLASSES = len(EMOTIONS)
@@ -71,6 +71,10 @@ class TrainConfig:
     # distillation: targets mix the labels with a trained model's probabilities (its test-time views)
     teacher: str | None = None
     distill_weight: float = 0.5
+    # soft labels: the FER+ annotators' vote distribution's share of each face's label (faces without votes
+    # keep their FER-2013 label), before any teacher's share is mixed in
+    soft_labels: float = 0.0
+    votes: str | None = None
     seed: int = 0
     limit: int | None = None
     # keep the weights of this many final epochs, for checkpoint averaging (`average_epochs`)
@@ -89,10 +93,17 @@ class Batches:
 
 
 def prepare_batches(images: np.ndarray, labels: np.ndarray, teacher_probs: np.ndarray | None = None,
-                    distill_weight: float = 0.0) -> Batches:
-    """Raw uint8 faces and labels → training inputs, through the same `to_input` inference uses."""
+                    distill_weight: float = 0.0, votes: np.ndarray | None = None,
+                    soft_labels: float = 0.0) -> Batches:
+    """Raw uint8 faces and labels → training inputs, through the same `to_input` inference uses.
+
+    The targets: each label, mixed with the face's FER+ vote distribution (`votes`, N×7, `FerPlus.distribution`;
+    a row of zeros keeps the label) by `soft_labels`, then with a teacher's probabilities by `distill_weight`."""
     labels = np.asarray(labels)
     targets = keras.utils.to_categorical(labels, NUM_CLASSES).astype(np.float32)
+    if votes is not None:
+        voted = votes.sum(axis=1) > 0
+        targets[voted] = (1.0 - soft_labels) * targets[voted] + soft_labels * votes[voted]
     if teacher_probs is not None:
         targets = ((1.0 - distill_weight) * targets + distill_weight * teacher_probs).astype(np.float32)
     return Batches(to_input(images), labels, targets)
@@ -104,7 +115,7 @@ def teacher_probabilities(teacher: str | os.PathLike, images: np.ndarray) -> np.
     random flips)."""
     from emodetect.classifier import EmotionClassifier
 
-    return EmotionClassifier.load(teacher).predict(images)
+    return EmotionClassifier.load(teacher, threads=EVALUATION_THREADS).predict(images)
 
 
 def _keep_teacher_record(teacher: str | os.PathLike, run_dir: Path) -> None:
@@ -200,6 +211,20 @@ def _compile(model: keras.Model, cfg: TrainConfig, steps_per_epoch: int) -> None
     model.compile(optimizer=optimizer,
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
                   metrics=["accuracy"])
+
+
+def _vote_distribution(split: Split, cfg: TrainConfig) -> np.ndarray:
+    """The FER+ votes of the training faces (`data.ferplus_for`), for `--soft-labels`."""
+    if not 0.0 < cfg.soft_labels <= 1.0:
+        raise InputError(f"--soft-labels is the votes' share of each target, between 0 and 1; got {cfg.soft_labels}")
+    votes_file = Path(cfg.votes or FERPLUS_VOTES)
+    if not Path(cfg.data).is_dir() or not votes_file.is_file():
+        raise InputError(f"--soft-labels needs the FER-2013 image folder the FER+ votes describe and the votes "
+                         f"file ({votes_file}); got {cfg.data}")
+    distribution = ferplus_for(split, cfg.data, load_ferplus_votes(votes_file)).distribution
+    if not distribution.any():
+        raise InputError(f"{votes_file}: no FER+ votes for the training faces of {cfg.data}")
+    return distribution
 
 
 def _subset(split: Split, limit: int | None, seed: int) -> Split:
@@ -344,7 +369,9 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
             np.save(buffer, teacher_probabilities(cfg.teacher, train_split.images))
             atomic_write(teacher_file, buffer.getvalue())
         teacher_probs = np.load(teacher_file)
-    batches = prepare_batches(train_split.images, train_split.labels, teacher_probs, cfg.distill_weight)
+    votes = _vote_distribution(train_split, cfg) if cfg.soft_labels else None
+    batches = prepare_batches(train_split.images, train_split.labels, teacher_probs, cfg.distill_weight,
+                              votes, cfg.soft_labels)
     x_public = to_input(public.images)
     y_public = keras.utils.to_categorical(public.labels, NUM_CLASSES)
     steps_per_epoch = len(batches.y) // cfg.batch_size
@@ -430,7 +457,7 @@ def calibrate(model: keras.Model, model_path: Path, split: Split, views: str) ->
     from emodetect.evaluate import fit_temperature
 
     _atomic_save(model, model_path)
-    probs = EmotionClassifier.load(model_path, views).view_probabilities(to_input(split.images))
+    probs = EmotionClassifier.load(model_path, views, EVALUATION_THREADS).view_probabilities(to_input(split.images))
     temperature = fit_temperature(probs, split.labels)
     models.divide_logits(model, temperature)
     _atomic_save(model, model_path)

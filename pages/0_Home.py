@@ -6,7 +6,8 @@ from emodetect import app_support
 
 app_support.setup_page("Home")
 card = app_support.model_card()
-private = card["metrics"]["PrivateTest"][card["app_tta"]]
+photo_door = card["doors"]["photo"]
+private = card["metrics"]["PrivateTest"][photo_door["views"]]
 counts = card["class_counts"]["PrivateTest"]
 networks = len(card["training"]["members"])
 
@@ -21,10 +22,16 @@ st.write(
 )
 
 st.subheader("The model")
-cols = st.columns(5)
+cols = st.columns(6)
 cols[0].metric("PrivateTest accuracy", f"{private['accuracy']:.1%}",
                help=f"7 emotions, {sum(counts.values()):,} test faces never used for training or tuning"
-                    f", {card['tta_views'][card['app_tta']]}, as the app does.")
+                    f", {card['tta_views'][photo_door['views']]}, as the Image page does. Video and webcam, "
+                    f"{card['tta_views'][card['doors']['webcam']['views']]}: "
+                    f"{card['doors']['webcam']['accuracy']['PrivateTest']:.1%}.")
+if "ferplus_accuracy" in photo_door:
+    cols[5].metric("Against FER+", f"{photo_door['ferplus_accuracy']['PrivateTest']:.1%}",
+                   help="The same PrivateTest faces, scored against what most of 10 FER+ annotators chose "
+                        f"({card['ferplus']['faces']['PrivateTest']:,} faces with one most-voted emotion).")
 cols[1].metric("Macro F1", f"{private['macro_f1']:.3f}", help="F1 averaged over the 7 emotions, each counting equally.")
 cols[2].metric("3-valence accuracy", f"{card['private_test']['valence_accuracy']:.1%}",
                help="Positive / negative / neutral on the same PrivateTest faces.")

@@ -18,6 +18,7 @@ LAST_READ = "image_last_read"  # session-state key: (bytes, name) of the last pi
 app_support.setup_page("Image")
 st.title("Emotions in a photo")
 st.write("Upload a photo (or pick a sample): each face gets a box, its most likely emotion and a chart of all of them.")
+st.caption(app_support.door_caption("photo"))
 
 samples = sample_images()
 upload_col, sample_col = st.columns([2, 1]) if samples else (st.container(), None)

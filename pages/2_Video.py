@@ -22,6 +22,7 @@ app_support.setup_page("Video")
 st.title("Emotions in a video")
 st.write("Upload a short clip (or pick a sample) and press **Analyse**: every face is followed through the clip "
          "and its emotions are charted over time.")
+st.caption(app_support.door_caption("video"))
 
 samples = sample_videos()
 upload_col, sample_col = st.columns([2, 1]) if samples else (st.container(), None)

@@ -21,6 +21,7 @@ st.title("Live emotions from your webcam")
 st.write("Click **START** and allow the camera. Each face gets a box and its most likely emotion, smoothed "
          f"over time; the chart follows the largest face over the last {live.WINDOW_S:.0f} seconds. Frames are "
          "analysed on the server and never stored.")
+st.caption(app_support.door_caption("webcam"))
 
 try:
     rtc_configuration = app_support.rtc_configuration()

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from emodetect import app_support, charts
-from emodetect.data import DatasetError
+from emodetect.data import DatasetError, votes_text
 from emodetect.draw import HOW_TO_READ
 from emodetect.evaluate import detailed_metrics
 from emodetect.labels import EMOTIONS, VALENCES
@@ -79,6 +79,26 @@ with card_tab:
         "support": st.column_config.NumberColumn("Faces", format="%d"),
     })
 
+    if ferplus := card.get("ferplus"):
+        st.subheader("Against the FER+ annotators (PrivateTest)")
+        faces, total = ferplus["faces"]["PrivateTest"], sum(card["class_counts"]["PrivateTest"].values())
+        st.caption(f"Microsoft's FER+ had 10 people vote on each FER-2013 face. Here a face counts as right when "
+                   f"the model says what most of them chose: {faces:,} of the {total:,} PrivateTest faces have one "
+                   f"most-voted emotion among these seven, and on those FER-2013's own label agrees with the "
+                   f"annotators only {ferplus['agreement_with_fer2013']['PrivateTest']:.0%} of the time.")
+        door_cols = st.columns(len(card["doors"]))
+        for col, (door, config) in zip(door_cols, card["doors"].items()):
+            col.metric(f"{door.capitalize()} door, FER+", f"{config['ferplus_accuracy']['PrivateTest']:.1%}",
+                       help=f"{card['tta_views'][config['views']].capitalize()}. Against FER-2013's labels: "
+                            f"{config['accuracy']['PrivateTest']:.1%}.")
+        st.plotly_chart(charts.confusion_heatmap(ferplus["private_test"]["confusion_matrix"], EMOTIONS,
+                                                 normalize=True, title="Share of each FER+ plurality"),
+                        key="ferplus-confusion")
+        st.caption("Rows: what most annotators chose; columns: what the model said "
+                   f"({card['tta_views'][card['app_tta']]}). Recall per emotion: "
+                   + ", ".join(f"{e} {s['recall']:.2f}" for e, s in ferplus["private_test"]["per_class"].items())
+                   + ".")
+
     st.subheader("Training")
     members = training["members"]
     if len(members) > 1:
@@ -127,7 +147,13 @@ with data_tab:
     split = splits[split_name]
     st.caption(f"{len(split):,} faces in {split_name}, read from {source}")
 
+    ferplus = app_support.split_ferplus(key, split_name, splits)  # None: no FER+ votes for these faces
+    overruled = ferplus.scored & (ferplus.plurality != split.labels) if ferplus else np.zeros(len(split), bool)
+
     st.subheader("Sample faces per class")
+    if ferplus:
+        st.caption(f"Under a face: what most FER+ annotators chose where they overruled its FER-2013 label "
+                   f"({overruled.sum():,} of the {len(split):,} faces of {split_name}).")
     if st.button("Show other faces"):
         st.session_state["sample_seed"] = st.session_state.get("sample_seed", 0) + 1
     rng = np.random.default_rng(st.session_state.get("sample_seed", 0))
@@ -137,10 +163,25 @@ with data_tab:
         name_col.markdown(f"**{emotion}**  \n{len(members):,} faces")
         if len(members):
             picked = rng.choice(members, min(SAMPLES_PER_CLASS, len(members)), replace=False)
-            faces_col.image([split.images[i] for i in picked], width=64)
+            captions = [f"FER+: {EMOTIONS[ferplus.plurality[i]]}" if overruled[i] else " " for i in picked]
+            faces_col.image([split.images[i] for i in picked], width=64, caption=captions)
 
     probs = app_support.split_probs(key, split_name, splits)
     predicted = probs.argmax(axis=1)
+
+    st.subheader("One face up close")
+    number = st.number_input(f"Face number in {split_name}", min_value=1, max_value=len(split), value=1, step=1)
+    face_col, about_col = st.columns([1, 3])
+    face_col.image(split.images[number - 1], width=144)
+    about_col.markdown(f"FER-2013 label: **{EMOTIONS[split.labels[number - 1]]}**  \n"
+                       f"The model: **{EMOTIONS[predicted[number - 1]]}** {probs[number - 1].max():.0%}")
+    if votes := app_support.face_votes(key, split, number - 1):
+        about_col.markdown(f"FER+ votes (10 people): {votes_text(votes)}")
+        if overruled[number - 1]:
+            about_col.warning(f"The annotators overruled this face's label: most chose "
+                              f"{EMOTIONS[ferplus.plurality[number - 1]]}.")
+    elif ferplus:
+        about_col.caption("FER+ has no votes for this face.")
 
     st.subheader("Most confidently misclassified")
     mistakes = app_support.confident_mistakes(probs, split.labels, MISTAKES_SHOWN)
@@ -157,8 +198,13 @@ with data_tab:
         st.image([app_support.relevance_overlay(split.images[i], EMOTIONS[predicted[i]]) for i in mistakes],
                  width=144, caption=[app_support.mistake_caption(split, i, probs[i], key) for i in mistakes])
 
-    live = detailed_metrics(probs, split.labels)
     st.subheader(f"Confusion matrix on {split_name}, computed now")
-    st.metric("Accuracy", f"{np.mean(predicted == split.labels):.1%}",
-              help="7 emotions, with the app's classifier and test-time views, as in the model card.")
+    truths = ["FER-2013 labels"] + ([f"FER+ plurality ({ferplus.scored.sum():,} faces)"] if ferplus else [])
+    by_annotators = st.radio("Truth", truths, horizontal=True, key="live-truth") != truths[0]
+    scored = ferplus.scored if by_annotators else np.ones(len(split), bool)
+    truth = ferplus.plurality[scored] if by_annotators else split.labels
+    live = detailed_metrics(probs[scored], truth)
+    st.metric("Accuracy", f"{np.mean(predicted[scored] == truth):.1%}",
+              help="7 emotions, with the app's classifier and the views it was exported for, as in the model card"
+                   + (" (FER+: on the faces whose most-voted emotion is one of the seven)." if by_annotators else "."))
     confusion_pair(live["confusion_matrix"], live["valence_confusion_matrix"], key="live-confusion")

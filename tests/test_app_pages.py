@@ -12,8 +12,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from emodetect.app_support import model_card
+from emodetect.data import ferplus_for, load_ferplus_votes, votes_text
 from emodetect.labels import EMOTIONS, VALENCES
-from emodetect.paths import PROJECT_DIR
+from emodetect.paths import FERPLUS_VOTES, PROJECT_DIR
 from emodetect.roots import REFUSAL
 from tests.markdown_text import shown
 
@@ -60,7 +61,9 @@ def test_home_shows_the_model_card_numbers():
     card = model_card()
     at = run(HOME)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["PrivateTest accuracy"] == f"{card['metrics']['PrivateTest'][card['app_tta']]['accuracy']:.1%}"
+    photo = card["doors"]["photo"]
+    assert metrics["PrivateTest accuracy"] == f"{card['metrics']['PrivateTest'][photo['views']]['accuracy']:.1%}"
+    assert metrics["Against FER+"] == f"{card['ferplus']['metrics']['PrivateTest'][photo['views']]['accuracy']:.1%}"
     assert metrics["Parameters"] == f"{card['parameters']:,}"
     assert metrics["Model size"] == f"{card['model_bytes'] / 1e6:.1f} MB"
     assert any(card["architecture"] in c.value for c in at.caption)
@@ -180,13 +183,34 @@ def test_explorer_reads_a_fer2013_csv(fer_dir, tmp_path, monkeypatch):
     assert all(c.split(" → ")[0] in EMOTIONS for c in mistakes.captions)
 
 
-def test_explorer_recomputes_the_card_accuracy_on_the_real_data(fer_dir, monkeypatch):
+def test_explorer_recomputes_the_card_accuracy_on_the_real_data(fer_dir, fer, monkeypatch):
     monkeypatch.setenv("EMODETECT_DATA", str(fer_dir))
     card = model_card()
     at = run(EXPLORER, timeout_s=600)  # all 3,589 PrivateTest faces: ~100 s on two cores without AVX-512
     assert at.selectbox[0].value == "PrivateTest"
     assert f"{card['metrics']['PrivateTest'][card['app_tta']]['accuracy']:.1%}" in [m.value for m in at.metric]
-    assert len(next(im for im in at.image if any(im.captions)).value) == 24  # the most confident mistakes
+    mistakes = next(im for im in at.image if any(c and "→" in c for c in im.captions))
+    assert len(mistakes.value) == 24  # the most confident mistakes
+
+    # FER+ as the truth: the card's score against the annotators, recomputed on the faces they agree on.
+    truth = next(r for r in at.radio if r.label == "Truth")
+    faces = card["ferplus"]["faces"]["PrivateTest"]
+    assert truth.options == ["FER-2013 labels", f"FER+ plurality ({faces:,} faces)"]
+    truth.set_value(truth.options[1]).run(timeout=600)
+    annotators = card["ferplus"]["metrics"]["PrivateTest"][card["app_tta"]]["accuracy"]
+    assert f"{annotators:.1%}" in [m.value for m in at.metric]
+    assert heatmap_counts(at)[-1] == card["ferplus"]["private_test"]["confusion_matrix"]
+
+    # A face the annotators overruled, up close: its votes, and the flag.
+    private = fer["PrivateTest"]
+    ferplus = ferplus_for(private, fer_dir, load_ferplus_votes(FERPLUS_VOTES))
+    face = int(np.flatnonzero(ferplus.scored & (ferplus.plurality != private.labels))[0])
+    at.number_input[0].set_value(face + 1).run(timeout=600)
+    votes = load_ferplus_votes(FERPLUS_VOTES)[Path(private.sources[face]).relative_to(fer_dir).as_posix()]
+    assert any(f"FER+ votes (10 people): {votes_text(votes)}" in m.value for m in at.markdown)
+    assert [w.value for w in at.warning] == [f"The annotators overruled this face's label: most chose "
+                                             f"{EMOTIONS[ferplus.plurality[face]]}."]
+    assert not at.exception and not at.error
 
 
 def test_explorer_a_file_that_is_not_fer2013_is_one_error(tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from emodetect import EMOTIONS, EmotionClassifier
+from emodetect.preprocess import to_input
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +76,7 @@ def test_a_mirrored_face_gets_the_same_answer(classifier, faces, tta):
 def test_views_are_averaged_in_one_call(classifier, faces):
     """flip_zoom = the mean of the face, its mirror, and both 9% closer (the centre 44×44 scaled to 48)."""
     images, _ = faces
-    x = images[:4].astype(np.float32)[..., None] / 255
+    x = to_input(images[:4])  # equalised, scaled to [0, 1]
     closer = np.stack([cv2.resize(f[2:46, 2:46, 0], (48, 48), interpolation=cv2.INTER_LINEAR) for f in x])[..., None]
     expected = np.mean([classifier.model(np.ascontiguousarray(v))[0]
                         for v in (x, x[:, :, ::-1], closer, closer[:, :, ::-1])], axis=0)

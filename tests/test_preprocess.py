@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 
 from emodetect.classifier import EmotionClassifier
+from emodetect.data import load_csv_bytes
+from emodetect.detector import EmotionDetector
+from emodetect.imageio import read_image
 from emodetect.preprocess import to_gray48, to_input
 from emodetect.train import TrainConfig, epoch_dataset, prepare_batches
 
@@ -21,6 +24,32 @@ def test_training_batches_are_to_input_of_the_raw_images(fer):
     order = np.random.default_rng([cfg.seed, 0]).permutation(64)
     np.testing.assert_allclose(x.numpy(), to_input(images)[order], atol=1e-6)
     np.testing.assert_array_equal(y.numpy().argmax(axis=1), labels[order])
+
+
+def test_a_real_face_reaches_the_model_the_same_way_in_training_and_in_inference(media_dir):
+    """A face from a real photo, never equalised, as the model sees it at inference (the detector's crop
+    through `predict`) and as training would (its pixels in a fer2013.csv, read by the CSV loader, through
+    `prepare_batches`): the same input, and an equalised one, as FER-2013's own faces are."""
+    detector = EmotionDetector.load()
+    (face,) = detector.detect(read_image(media_dir / "smiling_man.jpg"))
+    csv = "emotion,pixels,Usage\n3," + " ".join(map(str, face.crop.ravel())) + ",Training\n"
+    training = load_csv_bytes(csv.encode(), "face.csv")["Training"]
+    batches = prepare_batches(training.images, training.labels)
+    np.testing.assert_array_equal(batches.x, to_input([face.crop]))
+    np.testing.assert_allclose(detector.classifier.predict(training.images)[0], face.probs, atol=1e-6)
+    moved = np.abs(batches.x[0, :, :, 0] * 255 - face.crop).mean()
+    assert moved > 5, f"equalising moved the raw crop by only {moved:.1f} grey levels"
+    assert batches.x.min() == 0 and batches.x.max() == 1  # the full range, as equalisation spreads it
+
+
+def test_a_face_lit_differently_gives_nearly_the_same_input(fer):
+    """Equalisation undoes a global change of lighting: the same faces darker (gamma 2) reach the model
+    within a few grey levels of the originals (before equalisation, ~60 levels apart)."""
+    faces = fer["PrivateTest"].images[:200]
+    darker = (255 * (faces / 255.0) ** 2).round().astype(np.uint8)
+    raw_gap = np.abs(darker.astype(float) - faces).mean()
+    gap = np.abs(to_input(darker) - to_input(faces)).mean() * 255
+    assert raw_gap > 30 and gap < 8, (raw_gap, gap)
 
 
 def test_inference_classifies_to_input_of_the_crops(fer, classifier):

@@ -205,3 +205,41 @@ def test_resuming_a_run_that_never_started_is_one_error_line(tmp_path):
     assert out.strip().splitlines()[-1] == (f"error: {missing / 'checkpoint.keras'}: nothing to resume "
                                             "(no checkpoint in this run folder)")
     assert "Traceback" not in out
+
+
+def test_soft_labels_mix_each_faces_fer_plus_votes_into_its_label(fer_dir, fer):
+    """`--soft-labels 0.6`: a face the annotators voted on learns 40% its FER-2013 label and 60% their vote
+    shares (a sad face voted "neutral 6, sad 4" aims at neutral 0.36, sad 0.64); a face without votes keeps
+    its label; and what training reads is the FER+ file's own rows for those faces."""
+    from emodetect.data import load_ferplus_votes
+    from emodetect.labels import EMOTIONS
+    from emodetect.paths import FERPLUS_VOTES
+    from emodetect.train import TrainConfig, _subset, _vote_distribution, prepare_batches
+
+    faces = _subset(fer["Training"], 2000, 7)
+    cfg = TrainConfig(data=str(fer_dir), soft_labels=0.6)
+    votes = _vote_distribution(faces, cfg)
+    targets = prepare_batches(faces.images, faces.labels, votes=votes, soft_labels=0.6).targets
+    rows = load_ferplus_votes(FERPLUS_VOTES)
+    voted = unvoted = 0
+    for i, source in enumerate(faces.sources):
+        counts = rows.get(os.path.relpath(source, fer_dir), {})
+        ours = np.array([counts.get(e, 0) for e in EMOTIONS], float)
+        expected = np.eye(7)[faces.labels[i]]
+        if ours.sum():
+            expected = 0.4 * expected + 0.6 * ours / ours.sum()
+            voted += 1
+        else:
+            unvoted += 1
+        np.testing.assert_allclose(targets[i], expected, atol=1e-6)
+    assert voted > 1500 and unvoted > 50  # 88% of the training faces have votes
+
+
+def test_soft_labels_need_the_image_folder_the_votes_describe(tmp_path):
+    csv = tmp_path / "fer2013.csv"
+    csv.write_text("emotion,pixels,Usage\n" + "".join(f"3,{' '.join(['9'] * 2304)},{u}\n" for u in
+                                                       ["Training"] * 40 + ["PublicTest"] * 4))
+    done = _train(tmp_path / "run", "--data", str(csv), "--soft-labels", "0.5", "--epochs", "1")
+    out = done.communicate(timeout=300)[0]
+    assert done.returncode == 2 and "Traceback" not in out
+    assert out.strip().splitlines()[-1].startswith("error: --soft-labels needs the FER-2013 image folder")

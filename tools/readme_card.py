@@ -27,16 +27,28 @@ def render(card: dict) -> str:
         f"{runtime['quantization']}); every score below is measured on that file.",
         "",
         "Accuracy / macro-F1 by the views each face is classified in (test-time augmentation): "
-        + "; ".join(f"**{tta}**{' (the app)' if tta == card['app_tta'] else ''}, {description}"
-                    for tta, description in card["tta_views"].items()) + ".",
+        + "; ".join(f"**{tta}**{doors_of(card, tta)}, {description}" for tta, description in card["tta_views"].items())
+        + ". Each door of the app runs the most accurate views on PublicTest within its budget (photos 100 ms "
+        "per face; the webcam 3 ms per frame; `python -m benchmarks.doors`).",
         "",
-        "| split | " + " | ".join(f"{tta}{' (the app)' if tta == card['app_tta'] else ''}"
-                                for tta in card["tta_views"]) + " |",
+        "| split | " + " | ".join(f"{tta}{doors_of(card, tta)}" for tta in card["tta_views"]) + " |",
         "|---|" + "---|" * len(card["tta_views"]),
     ]
-    for split, r in m.items():
-        lines.append(f"| {split} | " + " | ".join(f"{r[tta]['accuracy']:.2%} / {r[tta]['macro_f1']:.3f}"
-                                                 for tta in card["tta_views"]) + " |")
+    ferplus = card.get("ferplus")
+    scored = [(split, f"FER-2013 {split}", r) for split, r in m.items()]
+    if ferplus:
+        scored += [(split, f"{split} against FER+ ({ferplus['faces'][split]:,} faces)", r)
+                   for split, r in ferplus["metrics"].items()]
+    for _, name, r in scored:
+        lines.append(f"| {name} | " + " | ".join(f"{r[tta]['accuracy']:.2%} / {r[tta]['macro_f1']:.3f}"
+                                                for tta in card["tta_views"]) + " |")
+    if ferplus:
+        lines += ["", "FER+: the plurality of 10 annotators' votes per face (Barsoum et al. 2016), on the faces "
+                  "whose most-voted emotion is a single one of these seven; it is FER-2013's own label on "
+                  f"{ferplus['agreement_with_fer2013']['PrivateTest']:.0%} of those PrivateTest faces. PrivateTest "
+                  "recall against it: " + ", ".join(f"{e} {s['recall']:.2f}"
+                                                    for e, s in ferplus["private_test"]["per_class"].items())
+                  + f" ({card['app_tta']})."]
     members = t["members"]
     ensemble = f"{len(members)} networks, their probabilities averaged; each with " if len(members) > 1 else ""
     weights = ("the weights that did best on PublicTest: one epoch's, or the mean of its last epochs'"
@@ -55,6 +67,12 @@ def render(card: dict) -> str:
         lines += ["    # then shipped (averaged if several, calibrated for the views the app runs it with):",
                   f"    {t['export_command']}"]
     return "\n".join(lines)
+
+
+def doors_of(card: dict, views: str) -> str:
+    """ " (photos)" after the views a door runs, for the table's header."""
+    doors = [door for door, config in card["doors"].items() if config["views"] == views]
+    return f" ({', '.join(doors)})" if doors else ""
 
 
 def commands(member: dict, indent: str) -> list[str]:
