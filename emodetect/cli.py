@@ -177,7 +177,8 @@ def _train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(data=str(args.data), arch=args.arch, epochs=args.epochs or DEFAULT_EPOCHS,
                       batch_size=args.batch_size, optimizer=args.optimizer, learning_rate=args.lr,
                       class_weights=args.class_weights, teacher=args.teacher, distill_weight=args.distill_weight,
-                      soft_labels=args.soft_labels, seed=args.seed, limit=args.limit, command=sys.argv[1:])
+                      soft_labels=args.soft_labels, init=args.init, seed=args.seed, limit=args.limit,
+                      command=sys.argv[1:])
     train(cfg, args.run_dir)
     return 0
 
@@ -286,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--soft-labels", type=float, default=0.0, metavar="SHARE",
                    help="mix each face's FER+ vote distribution into its label with this share (0: the FER-2013 "
                         "label alone, 1: the votes alone); faces without votes keep their label")
+    t.add_argument("--init", metavar="MODEL",
+                   help="fine-tune: start from the weights of the --arch network in MODEL (a run's best.keras, "
+                        "or an exported model holding one, such as models/emodetect.keras)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--limit", type=int, help="use at most this many images per split (smoke runs)")
     t.add_argument("--resume", action="store_true",

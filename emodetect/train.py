@@ -75,6 +75,8 @@ class TrainConfig:
     # keep their FER-2013 label), before any teacher's share is mixed in
     soft_labels: float = 0.0
     votes: str | None = None
+    # fine-tuning: start from the weights of the network of this architecture in this model file
+    init: str | None = None
     seed: int = 0
     limit: int | None = None
     # keep the weights of this many final epochs, for checkpoint averaging (`average_epochs`)
@@ -225,6 +227,21 @@ def _vote_distribution(split: Split, cfg: TrainConfig) -> np.ndarray:
     if not distribution.any():
         raise InputError(f"{votes_file}: no FER+ votes for the training faces of {cfg.data}")
     return distribution
+
+
+def initial_weights(model_path: str | os.PathLike, arch: str) -> list[np.ndarray]:
+    """The weights of the `arch` network in a model file: a run's best.keras, or an exported ensemble
+    (its member of that architecture), so a fine-tune can start from the shipped model itself."""
+    shapes = [w.shape for w in models.build(arch).get_weights()]
+    try:
+        loaded = keras.models.load_model(model_path, compile=False, safe_mode=True)
+    except (OSError, ValueError) as e:
+        raise InputError(f"{model_path}: not a Keras model ({e})") from None
+    for network in [loaded, *[layer for layer in loaded.layers if isinstance(layer, keras.Model)]]:
+        weights = network.get_weights()
+        if [w.shape for w in weights] == shapes:
+            return weights
+    raise InputError(f"{model_path}: holds no {arch} network to start from")
 
 
 def _subset(split: Split, limit: int | None, seed: int) -> Split:
@@ -389,6 +406,8 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
             model.optimizer.learning_rate = _schedule(cfg, steps_per_epoch)
     else:
         model = models.build(cfg.arch)
+        if cfg.init:
+            model.set_weights(initial_weights(cfg.init, cfg.arch))
         _compile(model, cfg, steps_per_epoch)
     class_weight = _class_weights(batches.y) if cfg.class_weights else None
 

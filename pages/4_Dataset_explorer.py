@@ -163,7 +163,8 @@ with data_tab:
         name_col.markdown(f"**{emotion}**  \n{len(members):,} faces")
         if len(members):
             picked = rng.choice(members, min(SAMPLES_PER_CLASS, len(members)), replace=False)
-            captions = [f"FER+: {EMOTIONS[ferplus.plurality[i]]}" if overruled[i] else " " for i in picked]
+            captions = ([f"FER+: {EMOTIONS[ferplus.plurality[i]]}" if overruled[i] else " " for i in picked]
+                        if ferplus else None)  # a blank caption keeps an overruled face's row aligned
             faces_col.image([split.images[i] for i in picked], width=64, caption=captions)
 
     probs = app_support.split_probs(key, split_name, splits)

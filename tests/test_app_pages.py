@@ -175,11 +175,11 @@ def test_explorer_reads_a_fer2013_csv(fer_dir, tmp_path, monkeypatch):
     at = run(EXPLORER)
     assert not at.error
     assert at.selectbox[0].options == ["PrivateTest"]
-    grids = [im for im in at.image if not any(im.captions)]
-    assert [len(im.value) for im in grids] == [4] * len(EMOTIONS)  # one row of sample faces per emotion
+    grids = at.image[:len(EMOTIONS)]  # one row of sample faces per emotion, uncaptioned: a CSV has no FER+ votes
+    assert [len(im.value) for im in grids] == [4] * len(EMOTIONS) and not any(any(im.captions) for im in grids)
     card_counts, live_counts = heatmap_counts(at)
     assert np.sum(live_counts) == faces
-    mistakes = next(im for im in at.image if any(im.captions))
+    mistakes = next(im for im in at.image if any("→" in c for c in im.captions))
     assert all(c.split(" → ")[0] in EMOTIONS for c in mistakes.captions)
 
 
@@ -297,10 +297,10 @@ def test_explorer_maps_the_confident_mistakes_beside_their_ferplus_votes(fer_dir
             shutil.copy(file, tmp_path / "test" / emotion / file.name)
     monkeypatch.setenv("EMODETECT_DATA", str(tmp_path))
     at = run(EXPLORER)
-    mistakes = next(im for im in at.image if any(im.captions))
+    mistakes = next(im for im in at.image if any("→" in c for c in im.captions))
     at.toggle(key="explain-mistakes").set_value(True)
     rerun(at)
-    maps = [im for im in at.image if any(im.captions)][-1]
+    maps = [im for im in at.image if any("→" in c for c in im.captions)][-1]
     assert len(maps.value) == len(mistakes.value)
     assert [c.split(" · ")[0] for c in maps.captions] == list(mistakes.captions)
     votes = [c.split(" · FER+ votes: ")[1] for c in maps.captions if " · FER+ votes: " in c]

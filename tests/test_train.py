@@ -243,3 +243,25 @@ def test_soft_labels_need_the_image_folder_the_votes_describe(tmp_path):
     out = done.communicate(timeout=300)[0]
     assert done.returncode == 2 and "Traceback" not in out
     assert out.strip().splitlines()[-1].startswith("error: --soft-labels needs the FER-2013 image folder")
+
+
+def test_a_fine_tune_starts_from_the_shipped_models_network(fer_dir, tmp_path):
+    """`--init models/emodetect.keras`: the resnet_narrow member of the shipped pair is where training starts, so
+    one epoch at a tiny learning rate already scores like a trained model (a fresh network scores near chance);
+    a model with no network of that architecture is one error line."""
+    from emodetect.paths import KERAS_MODEL
+
+    tuned = _train(tmp_path / "tuned", "--data", str(fer_dir), "--arch", "resnet_narrow", "--limit", "256",
+                   "--batch-size", "32", "--epochs", "1", "--lr", "1e-7",
+                   "--init", str(KERAS_MODEL))
+    out = tuned.communicate(timeout=300)[0]
+    assert tuned.returncode == 0, out[-2000:]
+    state = json.loads((tmp_path / "tuned" / "state.json").read_text())
+    assert state["config"]["init"] == str(KERAS_MODEL)
+    assert state["history"][0]["public_accuracy"] > 0.5  # 256 PublicTest faces; chance is 1/7
+
+    wrong = _train(tmp_path / "wrong", "--data", str(fer_dir), "--arch", "seed", "--limit", "64",
+                   "--init", str(KERAS_MODEL))
+    out = wrong.communicate(timeout=300)[0]
+    assert wrong.returncode == 2 and "Traceback" not in out
+    assert out.strip().splitlines()[-1] == f"error: {KERAS_MODEL}: holds no seed network to start from"
