@@ -176,7 +176,8 @@ def _train(args: argparse.Namespace) -> int:
         return 0
     cfg = TrainConfig(data=str(args.data), arch=args.arch, epochs=args.epochs or DEFAULT_EPOCHS,
                       batch_size=args.batch_size, optimizer=args.optimizer, learning_rate=args.lr,
-                      class_weights=args.class_weights, teacher=args.teacher, distill_weight=args.distill_weight,
+                      warmup_epochs=args.warmup_epochs, class_weights=args.class_weights, teacher=args.teacher,
+                      distill_weight=args.distill_weight,
                       soft_labels=args.soft_labels, init=args.init, seed=args.seed, limit=args.limit,
                       command=sys.argv[1:])
     train(cfg, args.run_dir)
@@ -204,10 +205,10 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from emodetect.evaluate import build_model_card, public_test_by_views, views_line, write_model_card
+    from emodetect.evaluate import build_model_card, public_test_by_views, public_test_lines, write_model_card
 
     if args.public_only:
-        print(f"PublicTest accuracy: {views_line(public_test_by_views(args.model, args.data))}")
+        print("\n".join(public_test_lines(public_test_by_views(args.model, args.data))))
         return 0
     card = build_model_card(args.model, args.data)
     write_model_card(card, args.card)
@@ -279,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--optimizer", default="adamw", choices=["adamw", "adam", "sgd"])
     t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--warmup-epochs", type=float, default=2.0,
+                   help="epochs of linear warm-up to --lr before the cosine decay (0 suits a fine-tune)")
     t.add_argument("--class-weights", action="store_true", help="weight classes by inverse frequency")
     t.add_argument("--teacher", metavar="MODEL",
                    help="distil: a .keras or .tflite model (an ensemble from `export --model`) whose probabilities "

@@ -195,6 +195,8 @@ def _schedule(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.schedu
     """Linear warm-up to the peak rate, then cosine decay to zero at the last epoch."""
     total = cfg.epochs * steps_per_epoch
     warmup = int(cfg.warmup_epochs * steps_per_epoch)
+    if not warmup:  # a fine-tune starts at its peak rate
+        return keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=max(total, 1), alpha=0.0)
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=cfg.learning_rate / 100, decay_steps=max(total - warmup, 1),
         warmup_target=cfg.learning_rate, warmup_steps=warmup, alpha=0.0)

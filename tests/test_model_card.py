@@ -137,8 +137,9 @@ def test_card_is_internally_consistent(card):
 
 def test_public_only_scores_a_candidate_as_the_card_does_and_writes_nothing(fer, fer_dir, tmp_path):
     """`evaluate --public-only` is how a candidate is chosen: PublicTest scored by the card's own code with
-    every set of views (on 300 of its faces here, linked into a folder of their own: the whole split takes
-    minutes on two cores), no PrivateTest score printed, and no card written."""
+    every set of views, against FER-2013's labels and the FER+ plurality (on 300 of its faces here, linked into
+    a folder of their own: the whole split takes minutes on two cores), no PrivateTest score printed, and no
+    card written."""
     public = fer["PublicTest"]
     some = tmp_path / "fer2013"
     for source in public.sources[::12]:
@@ -149,10 +150,13 @@ def test_public_only_scores_a_candidate_as_the_card_does_and_writes_nothing(fer,
                              "--data", str(some), "--card", str(tmp_path / "card.json")],
                             cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    printed = dict(item.rsplit(" ", 1) for item in result.stdout.split(": ", 1)[1].strip().split(", "))
+    fer2013_line, ferplus_line = result.stdout.strip().splitlines()
+    printed = dict(item.rsplit(" ", 1) for item in fer2013_line.split(": ", 1)[1].split(", "))
     assert set(printed) == set(TTA_VIEWS)
     expected = accuracy_by_views(EmotionClassifier.load(LITE_MODEL, threads=EVALUATION_THREADS),
                                  load_fer2013(some)["PublicTest"])
     for tta, accuracy in printed.items():
         assert float(accuracy) == pytest.approx(expected[tta], abs=1e-4)
+    faces = int(ferplus_line.split("(")[1].split(" faces")[0])
+    assert ferplus_line.startswith("PublicTest accuracy against the FER+ plurality") and 250 < faces < 300
     assert "PrivateTest" not in result.stdout and not (tmp_path / "card.json").exists()

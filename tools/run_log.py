@@ -5,8 +5,8 @@
 With --card (the card `python -m emodetect evaluate` wrote for this run's exported
 model), the entry also gives that model's PrivateTest accuracy. With --views, it
 gives the PublicTest accuracy of the run's best model (converted as `export` does)
-with each set of test-time views: what decides whether a finished run ships, measured
-without touching PrivateTest.
+with each set of test-time views, against FER-2013's labels and the FER+ plurality:
+what decides whether a finished run ships, measured without touching PrivateTest.
 """
 
 from __future__ import annotations
@@ -52,10 +52,10 @@ def main() -> None:
               f"{averaged['epochs'][0]}-{averaged['epochs'][1]}, {averaged['public_accuracy']:.4f}")
     if args.views:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python tools/run_log.py` from anywhere
-        from emodetect.evaluate import public_test_by_views, views_line
+        from emodetect.evaluate import public_test_by_views, public_test_lines
 
-        print(f"- its best model on PublicTest (LiteRT), by test-time views: "
-              f"{views_line(public_test_by_views(args.run_dir / 'best.keras'))}")
+        for line in public_test_lines(public_test_by_views(args.run_dir / "best.keras")):
+            print(f"- its best model (LiteRT), by test-time views: {line}")
     print("\n| epoch | CPU hours (approx.) | train acc | PublicTest acc | PublicTest loss |")
     print("|---|---|---|---|---|")
     for h in history:
