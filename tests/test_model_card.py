@@ -66,21 +66,36 @@ def test_the_model_the_app_runs_is_the_trained_model_converted(fer):
     assert (converted.argmax(axis=1) == shipped.argmax(axis=1)).mean() >= 0.995
 
 
+# Scores re-measured on another CPU may differ by a face or two: the zoomed view is resized in floating
+# point, which OpenCV rounds differently with AVX2 and with AVX-512 (CI saw PrivateTest flip_zoom move by
+# one face: accuracy by 0.0003, macro-F1 by 0.002, since one disgust face of 55 weighs 1/7 of the mean).
+# A model re-trained but not re-exported moves them by whole points.
+ACCURACY_TOLERANCE = 0.001  # 3.6 faces of 3,589
+MACRO_F1_TOLERANCE = 0.005  # two faces of the smallest class
+
+
 def test_private_test_accuracy_reproduces_the_card(card, fresh):
     for split in ("PublicTest", "PrivateTest"):
         for way in TTA_VIEWS:
-            for metric in ("accuracy", "macro_f1"):
+            for metric, tolerance in (("accuracy", ACCURACY_TOLERANCE), ("macro_f1", MACRO_F1_TOLERANCE)):
                 assert fresh["metrics"][split][way][metric] == pytest.approx(
-                    card["metrics"][split][way][metric], abs=0.001), (split, way, metric)
+                    card["metrics"][split][way][metric], abs=tolerance), (split, way, metric)
 
 
 def test_card_details_reproduce(card, fresh):
+    """The headline configuration (plain views) reproduces exactly; each door's scores within a face or two."""
     assert fresh["private_test"]["confusion_matrix"] == card["private_test"]["confusion_matrix"]
     assert fresh["private_test"]["valence_confusion_matrix"] == card["private_test"]["valence_confusion_matrix"]
     assert fresh["private_test"]["calibration"]["ece"] == pytest.approx(card["private_test"]["calibration"]["ece"],
                                                                          abs=1e-3)
-    for key in ("architecture", "parameters", "runtime", "input", "emotions", "class_counts", "training", "doors"):
+    for key in ("architecture", "parameters", "runtime", "input", "emotions", "class_counts", "training"):
         assert fresh[key] == card[key], key
+    assert set(fresh["doors"]) == set(card["doors"])
+    for door, config in card["doors"].items():
+        again = fresh["doors"][door]
+        assert again["views"] == config["views"], door
+        for scores in ("accuracy", "ferplus_accuracy"):
+            assert again[scores] == pytest.approx(config[scores], abs=ACCURACY_TOLERANCE), (door, scores)
 
 
 def test_the_fer_plus_scores_reproduce(card, fresh):
