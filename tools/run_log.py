@@ -38,6 +38,14 @@ def main() -> None:
           f"seed {cfg['seed']}, class weights {cfg['class_weights']}")
     print(f"- augmentation: flip {cfg['flip']}, shift {cfg['shift']}, rotation {cfg['rotation_deg']}°, "
           f"zoom {cfg['zoom']}, erasing p {cfg['erase_prob']}")
+    if command := cfg.get("command"):
+        print(f"- command: `python -m emodetect {' '.join(command)}`")
+    if cfg.get("init"):
+        print(f"- fine-tuned from the `{cfg['arch']}` network of `{cfg['init']}` (`--init`), warm-up "
+              f"{cfg.get('warmup_epochs', 2)} epochs")
+    if cfg.get("soft_labels"):
+        print(f"- targets: {cfg['soft_labels']} of each voted face's label replaced by its FER+ vote distribution "
+              f"(`--soft-labels {cfg['soft_labels']}`)")
     if cfg.get("teacher"):
         print(f"- distilled from `{cfg['teacher']}` (its share of the targets {cfg['distill_weight']})")
     for change in state.get("schedule_changes", []):
