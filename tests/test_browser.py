@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 
+import cv2
 import pytest
 
 from emodetect.app_support import PAGES as APP_PAGES
@@ -81,7 +82,9 @@ IMAGES_JS = """() => [...document.querySelectorAll('[data-testid="stImage"] img'
     && i.naturalWidth > 0).length"""
 
 
-def test_image_page_shows_what_the_model_looked_at_in_six_faces(page, app_url, media_dir):
+def test_image_page_shows_what_the_model_looked_at_in_six_faces(page, app_url, media_dir, tmp_path):
+    """Timed twice (printed, not asserted): the maps drawn after the toggle, and, with the toggle already
+    on, the whole page (detection, six charts, six maps) drawn after the upload (issue target: 3 s)."""
     open_page(page, app_url, "Image")
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(media_dir / "group_selfie.jpg")
     page.get_by_text("6 faces found", exact=True).wait_for()
@@ -91,6 +94,20 @@ def test_image_page_shows_what_the_model_looked_at_in_six_faces(page, app_url, m
     page.get_by_text("Show what the model looked at").click()
     page.wait_for_function(f"() => ({IMAGES_JS})() >= {before + 6}")
     print(f"image page: six faces' maps drawn {time.monotonic() - started:.1f} s after the toggle")
+    wait_idle(page)
+    explained = page.evaluate(IMAGES_JS)
+
+    # A new session, the toggle first, then a photo no cache has seen: the same six faces one grey level
+    # brighter, so detection, crops and maps are all computed anew.
+    fresh = tmp_path / "group_selfie_brighter.png"
+    cv2.imwrite(str(fresh), cv2.add(cv2.imread(str(media_dir / "group_selfie.jpg")), (1, 1, 1, 0)))
+    open_page(page, app_url, "Image")
+    page.get_by_text("Show what the model looked at").click()
+    wait_idle(page)
+    started = time.monotonic()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(fresh)
+    page.wait_for_function(f"() => ({IMAGES_JS})() >= {explained}")
+    print(f"image page: the six-face photo drawn with its maps {time.monotonic() - started:.1f} s after the upload")
     wait_idle(page)
     assert page.get_by_text(HOW_TO_READ).count() == 1
     assert page.get_by_label("Emotion to explain").count() == 6

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,8 +31,19 @@ def _epochs_done(run_dir) -> int:
         return 0
 
 
+@pytest.fixture(scope="module")
+def smoke_run(fer_dir, tmp_path_factory):
+    """One uninterrupted smoke run, shared: the reference a killed run must match, and the run whose last
+    epochs are averaged (tests that change it work on a copy)."""
+    run = tmp_path_factory.mktemp("smoke") / "run"
+    straight = _train(run, "--data", str(fer_dir), *SMOKE)
+    out = straight.communicate(timeout=300)[0]
+    assert straight.returncode == 0, out[-2000:]
+    return run
+
+
 @pytest.mark.slow
-def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, tmp_path):
+def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, smoke_run, tmp_path):
     killed = tmp_path / "killed"
     proc = _train(killed, "--data", str(fer_dir), *SMOKE)
     deadline = time.time() + 240
@@ -50,8 +62,7 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, tmp_path):
     assert f"epoch {stopped_at + 1}/3" in out and "epoch 1/3" not in out
 
     reference = tmp_path / "reference"
-    straight = _train(reference, "--data", str(fer_dir), *SMOKE)
-    assert straight.wait(timeout=300) == 0
+    shutil.copytree(smoke_run, reference)
 
     got = json.loads((killed / "state.json").read_text())
     want = json.loads((reference / "state.json").read_text())
@@ -153,14 +164,14 @@ def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(fer_dir, 
 
 
 @pytest.mark.slow
-def test_checkpoint_averaging_ships_the_mean_of_the_last_epochs_only_if_it_scores_higher(fer_dir, tmp_path):
+def test_checkpoint_averaging_ships_the_mean_of_the_last_epochs_only_if_it_scores_higher(smoke_run, tmp_path):
     """The trainer keeps each late epoch's weights; `average` scores the mean of the last k on PublicTest
     for every k and keeps the best, which `export` ships only where it beats the best single epoch."""
     from emodetect._tensorflow import keras
     from emodetect.train import AVERAGED, load_state, shipped_weights
 
     run = tmp_path / "run"
-    assert _train(run, "--data", str(fer_dir), *SMOKE).wait(timeout=300) == 0
+    shutil.copytree(smoke_run, run)
     snapshots = sorted(p.name for p in (run / "epochs").iterdir())
     assert snapshots == ["001.npz", "002.npz", "003.npz"]  # all three: within the last 10 epochs
     final = keras.models.load_model(run / "checkpoint.keras").get_weights()

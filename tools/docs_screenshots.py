@@ -24,6 +24,7 @@ PAGES = {
     "webcam.png": "webcam-live.png",
     "explorer.png": "explorer-model-card.png",
     "batch-results.png": "batch-results.png",
+    "explorer-explain.png": "explorer-explain.png",
 }
 TESTS = ["tests/test_browser.py", "tests/test_concurrency.py"]
 WIDTH, HEIGHT = 1000, 720  # a screenful of the 1400×900 test window, at 1000 px wide
