@@ -37,6 +37,7 @@ from tests.browser_support import (
     wait_for_live_chart,
     wait_for_live_face,
     wait_idle,
+    webcam_streaming,
     write_looped_clip,
     write_y4m,
 )
@@ -46,10 +47,12 @@ MEDIA = PROJECT_DIR.parent / "shared" / "data" / "media"
 
 @dataclass
 class Visit:
-    """What the sessions saw: per webcam, frames analysed and seconds over the analyses; per analysis,
-    its timeline (from the page's CSV download) and wall seconds from Analyse to its results."""
+    """What the sessions saw: per webcam, frames analysed and seconds over the analyses, and whether its
+    stream was still live when the last analysis ended; per analysis, its timeline (from the page's CSV
+    download) and wall seconds from Analyse to its results."""
 
     webcam_frames: list[int] = field(default_factory=list)
+    webcam_live: list[bool] = field(default_factory=list)
     webcam_seconds: float = 0.0
     timelines: list[pd.DataFrame] = field(default_factory=list)
     analysis_seconds: list[float] = field(default_factory=list)
@@ -103,6 +106,7 @@ def visit(server: AppServer, browser: Any, camera_browser: Any, clip: Path, anal
         result.analysis_seconds = [done[i] for i in range(len(videos))]
         result.webcam_seconds = time.monotonic() - started
         result.webcam_frames = [(frames_analysed(page) or 0) - before for page, before in zip(cams, frames_before)]
+        result.webcam_live = [webcam_streaming(page) for page in cams]
 
         for i, page in enumerate(cams, 1):
             assert wait_for_live_face(page)["Faces"] == "1", f"webcam {i} lost the face"
@@ -163,8 +167,9 @@ def main() -> None:
     for i, seconds in enumerate(seen.analysis_seconds, 1):
         how = "5 frames per second" if args.per_second else "every frame"
         print(f"| video {i} | analysis, {how} | {len(seen.timelines[i - 1])} rows, done after {seconds:.1f} s |")
-    for i, fps in enumerate(seen.webcam_fps(), 1):
-        print(f"| webcam {i} | frames analysed while the analyses ran | {fps:.1f} per second |")
+    for i, (fps, live) in enumerate(zip(seen.webcam_fps(), seen.webcam_live), 1):
+        print(f"| webcam {i} | frames analysed while the analyses ran | {fps:.1f} per second, stream "
+              f"{'still live' if live else 'ended'} at the end |")
     print(f"\nServer peak memory (VmHWM): {seen.peak_rss_mb:,.0f} MiB. Rows per analysis: {sorted(frames)}. "
           f"Tracebacks in the server log: {seen.server_log.count('Traceback')}.")
 

@@ -267,3 +267,9 @@ def frames_analysed(page: Any) -> int | None:
     text = page.evaluate(FRAMES_JS)
     return int(text.replace(",", "")) if text else None
 
+
+def webcam_streaming(page: Any) -> bool:
+    """Whether the Webcam page's stream is still live: its caption ends "· stopped" once the connection
+    has ended (streamlit-webrtc stops the component when WebRTC disconnects)."""
+    return not page.evaluate(r"() => /frames analysed · stopped/.test(document.body.innerText)")
+

@@ -31,6 +31,7 @@ def test_two_webcams_and_two_video_analyses_at_once(app_server, browser, camera_
 
     # Each stream went on analysing frames during the analyses.
     assert all(frames > 0 for frames in seen.webcam_frames), seen.webcam_frames
+    assert all(seen.webcam_live), f"a webcam's stream ended during the analyses: {seen.webcam_live}"
     print(f"webcams during the analyses: {', '.join(f'{fps:.1f}' for fps in seen.webcam_fps())} frames/s; "
           f"analyses done after {', '.join(f'{s:.1f}' for s in seen.analysis_seconds)} s; "
           f"server peak {seen.peak_rss_mb:.0f} MiB")
