@@ -237,7 +237,8 @@ def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os
 
 def training_summary(members: list[dict]) -> dict:
     """The card's account of training from `export`'s records: every member's command and curve, and
-    the hours in all, a distilled member's teacher included (the student could not exist without it)."""
+    the hours in all, a distilled member's teacher and a fine-tuned member's starting network included
+    (neither could exist without them)."""
     runs = _distinct_runs(members)
     return {
         "cpu_hours": sum(r["cpu_seconds"] for r in runs) / 3600,
@@ -247,11 +248,12 @@ def training_summary(members: list[dict]) -> dict:
 
 
 def _distinct_runs(records: list[dict]) -> list[dict]:
-    """The runs behind these records, teachers and their teachers included, each once: a run that is
-    both a member and part of another member's teacher was trained once, so it is counted once."""
+    """The runs behind these records, teachers and starting networks (and theirs) included, each once: a
+    run that is both a member and part of another member's teacher was trained once, so it is counted once."""
     runs = {}
     for record in records:
-        for run in [record, *_distinct_runs(record.get("teacher", {}).get("members", []))]:
+        behind = [*record.get("teacher", {}).get("members", []), *record.get("init", {}).get("members", [])]
+        for run in [record, *_distinct_runs(behind)]:
             runs.setdefault(tuple(run["command"]), run)
     return list(runs.values())
 
@@ -276,6 +278,11 @@ def _member_card(record: dict) -> dict:
         card["teacher"] = {"model": record["teacher"]["model"], **training_summary(teachers)}
         if not teachers:  # it left no training record: its hours are unknown, not zero
             card["teacher"]["cpu_hours"] = card["teacher"]["wall_hours"] = None
+    if "init" in record:  # fine-tuned: the network it started from, and what that cost
+        started = record["init"]["members"]
+        card["init"] = {"model": record["init"]["model"], **training_summary(started)}
+        if not started:
+            card["init"]["cpu_hours"] = card["init"]["wall_hours"] = None
     return card
 
 

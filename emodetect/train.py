@@ -43,6 +43,8 @@ NUM_CLASSES = len(EMOTIONS)
 # A distilled run's copies of what its teacher gave it (see the module docstring).
 TEACHER_PROBS = "teacher.npy"
 TEACHER_RECORD = "teacher_training.json"
+# A fine-tune's copy of the training record of the network it started from (`--init`).
+INIT_RECORD = "init_training.json"
 # Checkpoint averaging (`average_epochs`): the weights each late epoch ended with, and their best mean.
 SNAPSHOTS = "epochs"
 AVERAGED = "averaged.keras"
@@ -246,6 +248,22 @@ def initial_weights(model_path: str | os.PathLike, arch: str) -> list[np.ndarray
     raise InputError(f"{model_path}: holds no {arch} network to start from")
 
 
+def keep_init_record(model_path: str | os.PathLike, arch: str, run_dir: Path) -> None:
+    """Copy the training record of the `arch` network a fine-tune starts from into the run (the member of
+    an exported model's `training.json`, or a run's `state.json`): the fine-tune's cost includes it, and
+    the file it started from (the shipped model, say) may be replaced before the fine-tune ships."""
+    beside = Path(model_path).with_name("training.json")
+    state = Path(model_path).with_name("state.json")
+    if beside.exists():
+        members = [m for m in json.loads(beside.read_text())["members"] if m["config"]["arch"] == arch][:1]
+    elif state.exists():
+        record = json.loads(state.read_text())
+        members = [{**record, "command": "python -m emodetect train " + " ".join(record["config"]["command"][1:])}]
+    else:
+        members = []
+    _atomic_write_json({"model": str(model_path), "members": members}, run_dir / INIT_RECORD)
+
+
 def _subset(split: Split, limit: int | None, seed: int) -> Split:
     if limit is None or limit >= len(split):
         return split
@@ -410,6 +428,7 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
         model = models.build(cfg.arch)
         if cfg.init:
             model.set_weights(initial_weights(cfg.init, cfg.arch))
+            keep_init_record(cfg.init, cfg.arch, run_dir)
         _compile(model, cfg, steps_per_epoch)
     class_weight = _class_weights(batches.y) if cfg.class_weights else None
 
@@ -499,6 +518,10 @@ def _run_member(run_dir: Path) -> tuple[keras.Model, dict]:
         kept = run_dir / TEACHER_RECORD
         record["teacher"] = {"model": state["config"]["teacher"],
                              "members": json.loads(kept.read_text())["members"] if kept.exists() else []}
+    if state["config"].get("init"):  # members: the record of the network it started from, [] if none
+        kept = run_dir / INIT_RECORD
+        record["init"] = {"model": state["config"]["init"],
+                          "members": json.loads(kept.read_text())["members"] if kept.exists() else []}
     return network, record
 
 

@@ -258,8 +258,8 @@ def test_soft_labels_need_the_image_folder_the_votes_describe(tmp_path):
 
 def test_a_fine_tune_starts_from_the_shipped_models_network(fer_dir, tmp_path):
     """`--init models/emodetect.keras`: the resnet_narrow member of the shipped pair is where training starts, so
-    one epoch at a tiny learning rate already scores like a trained model (a fresh network scores near chance);
-    a model with no network of that architecture is one error line."""
+    one epoch at a tiny learning rate already scores like a trained model (a fresh network scores near chance),
+    and its training record goes with the run; a model with no network of that architecture is one error line."""
     from emodetect.paths import KERAS_MODEL
 
     tuned = _train(tmp_path / "tuned", "--data", str(fer_dir), "--arch", "resnet_narrow", "--limit", "256",
@@ -270,6 +270,19 @@ def test_a_fine_tune_starts_from_the_shipped_models_network(fer_dir, tmp_path):
     state = json.loads((tmp_path / "tuned" / "state.json").read_text())
     assert state["config"]["init"] == str(KERAS_MODEL)
     assert state["history"][0]["public_accuracy"] > 0.5  # 256 PublicTest faces; chance is 1/7
+
+    # The run keeps the record of the network it started from, so the model card counts its hours too,
+    # even after the shipped model it came from is replaced.
+    from emodetect.evaluate import training_summary
+    from emodetect.train import _run_member
+
+    (started,) = [m for m in json.loads(KERAS_MODEL.with_name("training.json").read_text())["members"]
+                  if m["config"]["arch"] == "resnet_narrow"]
+    _, record = _run_member(tmp_path / "tuned")
+    assert record["init"] == {"model": str(KERAS_MODEL), "members": [started]}
+    summary = training_summary([record])
+    assert summary["cpu_hours"] == pytest.approx((state["cpu_seconds"] + started["cpu_seconds"]) / 3600)
+    assert summary["members"][0]["init"]["cpu_hours"] == pytest.approx(started["cpu_seconds"] / 3600)
 
     wrong = _train(tmp_path / "wrong", "--data", str(fer_dir), "--arch", "seed", "--limit", "64",
                    "--init", str(KERAS_MODEL))
