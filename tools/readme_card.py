@@ -53,7 +53,9 @@ def render(card: dict) -> str:
     ensemble = f"{len(members)} networks, their probabilities averaged; each with " if len(members) > 1 else ""
     weights = ("the weights that did best on PublicTest: one epoch's, or the mean of its last epochs'"
                if any(m.get("averaged_epochs") for m in members) else "the weights of its best epoch on PublicTest")
-    teachers = " (its teacher's included)" if any("teacher" in m for m in members) else ""
+    behind = [words for key, words in (("teacher", "the teachers'"), ("init", "the starting networks'"))
+              if any(key in m for m in members)]
+    teachers = f" ({' and '.join(behind)} included)" if behind else ""
     lines += [
         "",
         f"PrivateTest 3-class valence accuracy {p['valence_accuracy']:.2%}; expected calibration error "
@@ -76,7 +78,8 @@ def doors_of(card: dict, views: str) -> str:
 
 
 def commands(member: dict, indent: str) -> list[str]:
-    """The command that trained a network, what it cost, and, if it was distilled, its teacher's."""
+    """The command that trained a network, what it cost, and, if it was distilled or fine-tuned, the commands
+    of its teacher or of the network it started from."""
     averaged = member.get("averaged_epochs")
     chosen = (f"weights averaged over epochs {averaged[0]}-{averaged[1]}" if averaged
               else f"chosen epoch {member['chosen_epoch']}")
@@ -98,6 +101,15 @@ def commands(member: dict, indent: str) -> list[str]:
         lines.append(f"{indent}# its teacher, {teacher['model']} at the time, took {teacher['cpu_hours']:.2f} "
                      "CPU hours:")
         for t in teacher["members"]:
+            lines += commands(t, indent + "    ")
+    init = member.get("init")
+    if init and init["cpu_hours"] is None:
+        lines.append(f"{indent}# fine-tuned from {init['model']}, which left no training record: its hours are "
+                     "not counted")
+    elif init:
+        lines.append(f"{indent}# fine-tuned from the {member['config']['arch']} network of {init['model']} at the "
+                     f"time, trained in {init['cpu_hours']:.2f} CPU hours:")
+        for t in init["members"]:
             lines += commands(t, indent + "    ")
     return lines
 
