@@ -10,6 +10,7 @@ photo_door = card["doors"]["photo"]
 private = card["metrics"]["PrivateTest"][photo_door["views"]]
 counts = card["class_counts"]["PrivateTest"]
 networks = len(card["training"]["members"])
+on_votes = any(member["config"].get("soft_labels") for member in card["training"]["members"])
 
 st.title("emodetect: emotions in faces")
 st.write(
@@ -17,7 +18,8 @@ st.write(
     f"one of **{', '.join(card['emotions'])}**, or grouped into **{', '.join(card['valences'])}**. "
     "A face detector (BlazeFace) finds the faces; "
     + ("a small convolutional network" if networks == 1 else f"{networks} small convolutional networks")
-    + " trained on FER-2013 (48×48 gray face crops) "
+    + " trained on FER-2013 (48×48 gray face crops"
+    + (", partly on its FER+ annotators' votes) " if on_votes else ") ")
     + ("reads each one." if networks == 1 else "read each one, and their answers are averaged.")
 )
 
