@@ -252,8 +252,8 @@ def _distinct_runs(records: list[dict]) -> list[dict]:
     run that is both a member and part of another member's teacher was trained once, so it is counted once."""
     runs = {}
     for record in records:
-        behind = [*record.get("teacher", {}).get("members", []), *record.get("init", {}).get("members", [])]
-        for run in [record, *_distinct_runs(behind)]:
+        made_from = [run for key in ("teacher", "init") for run in record.get(key, {}).get("members", [])]
+        for run in [record, *_distinct_runs(made_from)]:
             runs.setdefault(tuple(run["command"]), run)
     return list(runs.values())
 
@@ -273,16 +273,12 @@ def _member_card(record: dict) -> dict:
     }
     if record.get("averaged_epochs"):  # [first, last]: it shipped their mean, not its best epoch (`average`)
         card["averaged_epochs"] = record["averaged_epochs"]
-    if "teacher" in record:  # distilled: what the teacher was and cost
-        teachers = record["teacher"]["members"]
-        card["teacher"] = {"model": record["teacher"]["model"], **training_summary(teachers)}
-        if not teachers:  # it left no training record: its hours are unknown, not zero
-            card["teacher"]["cpu_hours"] = card["teacher"]["wall_hours"] = None
-    if "init" in record:  # fine-tuned: the network it started from, and what that cost
-        started = record["init"]["members"]
-        card["init"] = {"model": record["init"]["model"], **training_summary(started)}
-        if not started:
-            card["init"]["cpu_hours"] = card["init"]["wall_hours"] = None
+    for made_from in ("teacher", "init"):  # distilled or fine-tuned: what it was made from, and what that cost
+        if made_from in record:
+            runs = record[made_from]["members"]
+            card[made_from] = {"model": record[made_from]["model"], **training_summary(runs)}
+            if not runs:  # it left no training record: its hours are unknown, not zero
+                card[made_from]["cpu_hours"] = card[made_from]["wall_hours"] = None
     return card
 
 

@@ -248,7 +248,7 @@ def initial_weights(model_path: str | os.PathLike, arch: str) -> list[np.ndarray
     raise InputError(f"{model_path}: holds no {arch} network to start from")
 
 
-def keep_init_record(model_path: str | os.PathLike, arch: str, run_dir: Path) -> None:
+def _keep_init_record(model_path: str | os.PathLike, arch: str, run_dir: Path) -> None:
     """Copy the training record of the `arch` network a fine-tune starts from into the run (the member of
     an exported model's `training.json`, or a run's `state.json`): the fine-tune's cost includes it, and
     the file it started from (the shipped model, say) may be replaced before the fine-tune ships."""
@@ -257,11 +257,10 @@ def keep_init_record(model_path: str | os.PathLike, arch: str, run_dir: Path) ->
     if beside.exists():
         members = [m for m in json.loads(beside.read_text())["members"] if m["config"]["arch"] == arch][:1]
     elif state.exists():
-        record = json.loads(state.read_text())
-        members = [{**record, "command": "python -m emodetect train " + " ".join(record["config"]["command"][1:])}]
+        members = [_training_record(json.loads(state.read_text()))]
     else:
         members = []
-    _atomic_write_json({"model": str(model_path), "members": members}, run_dir / INIT_RECORD)
+    _atomic_write_json({"members": members}, run_dir / INIT_RECORD)
 
 
 def _subset(split: Split, limit: int | None, seed: int) -> Split:
@@ -428,7 +427,7 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
         model = models.build(cfg.arch)
         if cfg.init:
             model.set_weights(initial_weights(cfg.init, cfg.arch))
-            keep_init_record(cfg.init, cfg.arch, run_dir)
+            _keep_init_record(cfg.init, cfg.arch, run_dir)
         _compile(model, cfg, steps_per_epoch)
     class_weight = _class_weights(batches.y) if cfg.class_weights else None
 
@@ -511,18 +510,21 @@ def _run_member(run_dir: Path) -> tuple[keras.Model, dict]:
     network = models.build(state["config"]["arch"])
     weights = shipped_weights(state)
     network.set_weights(keras.models.load_model(run_dir / weights).get_weights())
-    record = {**state, "command": "python -m emodetect train " + " ".join(state["config"]["command"][1:])}
+    record = _training_record(state)
     if weights == AVERAGED:
         record["averaged_epochs"] = state["averaged"]["epochs"]
-    if state["config"].get("teacher"):  # members: the teacher's own records, [] if it had none
-        kept = run_dir / TEACHER_RECORD
-        record["teacher"] = {"model": state["config"]["teacher"],
-                             "members": json.loads(kept.read_text())["members"] if kept.exists() else []}
-    if state["config"].get("init"):  # members: the record of the network it started from, [] if none
-        kept = run_dir / INIT_RECORD
-        record["init"] = {"model": state["config"]["init"],
-                          "members": json.loads(kept.read_text())["members"] if kept.exists() else []}
+    # What it was made from: a distilled run's teacher, a fine-tune's starting network (`init`), with the
+    # records the run kept of them ([] if they had none).
+    for made_from, kept in (("teacher", run_dir / TEACHER_RECORD), ("init", run_dir / INIT_RECORD)):
+        if state["config"].get(made_from):
+            record[made_from] = {"model": state["config"][made_from],
+                                 "members": json.loads(kept.read_text())["members"] if kept.exists() else []}
     return network, record
+
+
+def _training_record(state: dict) -> dict:
+    """A run's state as a member's training record: with the command that trained it."""
+    return {**state, "command": "python -m emodetect train " + " ".join(state["config"]["command"][1:])}
 
 
 def _exported_member(path: Path) -> tuple[keras.Model, dict]:
