@@ -179,7 +179,7 @@ def _train(args: argparse.Namespace) -> int:
                       warmup_epochs=args.warmup_epochs, class_weights=args.class_weights, teacher=args.teacher,
                       distill_weight=args.distill_weight,
                       soft_labels=args.soft_labels, init=args.init, seed=args.seed, limit=args.limit,
-                      command=sys.argv[1:])
+                      command=args.argv)
     train(cfg, args.run_dir)
     return 0
 
@@ -200,7 +200,7 @@ def _average(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from emodetect.train import export_runs
 
-    print(export_runs(args.run_dir, args.model, args.member, args.data, args.views, sys.argv[1:]))
+    print(export_runs(args.run_dir, args.model, args.member, args.data, args.views, args.argv))
     return 0
 
 
@@ -332,7 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run a command; bad input exits with status 2 and one `error:` line, never a traceback."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # what `train` and `export` record as the command that made a run or a model
     try:
         return args.run(args)
     except (InputError, DatasetError) as e:

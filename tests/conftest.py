@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,15 @@ def _require(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"real data not found at {path} (this test needs ../shared/data)")
     return path
+
+
+@pytest.fixture(autouse=True)
+def keep_main_module() -> Iterator[None]:
+    """Streamlit's AppTest leaves the last page it ran as sys.modules["__main__"], and a process pool started
+    afterwards (spawn) re-runs `__main__`'s file in every worker: 16 s each for the dataset explorer."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")

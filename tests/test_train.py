@@ -1,4 +1,8 @@
-"""Training smoke runs on a few hundred real FER-2013 images: checkpoint, kill, resume, finish."""
+"""Training smoke runs on a few hundred real FER-2013 images: checkpoint, kill, resume, finish.
+
+Commands run in this process through the CLI's `main` (`_cli`), as `python -m emodetect` runs them, except
+the run that is killed, which needs a process of its own: each command in a new process would import
+TensorFlow again (~9 s)."""
 
 from __future__ import annotations
 
@@ -18,10 +22,19 @@ from emodetect.paths import PROJECT_DIR
 SMOKE = ["--arch", "resnet_narrow", "--limit", "256", "--epochs", "3", "--batch-size", "32", "--seed", "7"]
 
 
-def _train(run_dir, *extra: str) -> subprocess.Popen:
+def _train_process(run_dir, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
     return subprocess.Popen([sys.executable, "-m", "emodetect", "train", "--run-dir", str(run_dir), *extra],
                             cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _cli(capsys, *args) -> tuple[int, str]:
+    """`python -m emodetect ARGS` in this process: its exit status and everything it printed."""
+    from emodetect.cli import main
+
+    status = main([str(a) for a in args])
+    printed = capsys.readouterr()
+    return status, printed.out + printed.err
 
 
 def _epochs_done(run_dir) -> int:
@@ -35,17 +48,17 @@ def _epochs_done(run_dir) -> int:
 def smoke_run(fer_dir, tmp_path_factory):
     """One uninterrupted smoke run, shared: the reference a killed run must match, and the run whose last
     epochs are averaged (tests that change it work on a copy)."""
+    from emodetect.cli import main
+
     run = tmp_path_factory.mktemp("smoke") / "run"
-    straight = _train(run, "--data", str(fer_dir), *SMOKE)
-    out = straight.communicate(timeout=300)[0]
-    assert straight.returncode == 0, out[-2000:]
+    assert main(["train", "--run-dir", str(run), "--data", str(fer_dir), *SMOKE]) == 0
     return run
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, smoke_run, tmp_path):
+def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, smoke_run, tmp_path, capsys):
     killed = tmp_path / "killed"
-    proc = _train(killed, "--data", str(fer_dir), *SMOKE)
+    proc = _train_process(killed, "--data", str(fer_dir), *SMOKE)
     deadline = time.time() + 240
     while _epochs_done(killed) < 1 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
@@ -56,9 +69,8 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, smoke_run,
     assert stopped_at < 3, "the run finished before it could be killed; make the smoke run longer"
     assert (killed / "checkpoint.keras").exists() and (killed / "best.keras").exists()
 
-    resumed = _train(killed, "--resume")
-    out = resumed.communicate(timeout=300)[0]
-    assert resumed.returncode == 0, out[-2000:]
+    status, out = _cli(capsys, "train", "--run-dir", killed, "--resume")
+    assert status == 0, out[-2000:]
     assert f"epoch {stopped_at + 1}/3" in out and "epoch 1/3" not in out
 
     reference = tmp_path / "reference"
@@ -78,14 +90,10 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, smoke_run,
     from emodetect.evaluate import at_temperature
     from emodetect.train import load_state
 
-    def export(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "emodetect", "export", *args], cwd=PROJECT_DIR,
-                              capture_output=True, text=True)
-
     alone, shipped = tmp_path / "alone" / "model.keras", tmp_path / "shipped" / "model.keras"
-    assert (done := export("--run-dir", str(killed), "--model", str(alone))).returncode == 0, done.stderr[-2000:]
-    done = export("--run-dir", str(reference), "--member", str(alone), "--model", str(shipped), "--views", "flip")
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert (done := _cli(capsys, "export", "--run-dir", killed, "--model", alone))[0] == 0, done[1][-2000:]
+    done = _cli(capsys, "export", "--run-dir", reference, "--member", alone, "--model", shipped, "--views", "flip")
+    assert done[0] == 0, done[1][-2000:]
     record = json.loads(shipped.with_name("training.json").read_text())
     # Calibrated for the views it was exported for, and run with them unless told otherwise.
     assert record["views"] == "flip" and EmotionClassifier.load(shipped.with_suffix(".tflite")).tta == "flip"
@@ -105,13 +113,13 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, smoke_run,
                                     "temperature": alone_record["members"][0]["temperature"] * temperature}
 
     # An ensemble is not a member (its members would be weighted unequally): one clear error line.
-    nested = export("--member", str(shipped), "--model", str(tmp_path / "nested.keras"))
-    assert nested.returncode == 2 and nested.stderr.strip().splitlines() == [
+    status, out = _cli(capsys, "export", "--member", shipped, "--model", tmp_path / "nested.keras")
+    assert status == 2 and out.strip().splitlines() == [
         f"error: {shipped} is an ensemble of 2 networks; give its runs instead"]
 
 
 @pytest.mark.slow
-def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(fer_dir, fer, tmp_path):
+def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(fer_dir, fer, tmp_path, capsys):
     """`--teacher` mixes a trained model's probabilities into the targets. They are computed once and
     kept in the run, with the teacher's training record, so the run resumes after the teacher file is
     gone, and the student's model card counts the CPU hours its teacher took."""
@@ -125,10 +133,9 @@ def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(fer_dir, 
     teacher_record = json.loads(LITE_MODEL.with_name("training.json").read_text())
     teacher.with_name("training.json").write_text(json.dumps(teacher_record))
     run = tmp_path / "student"
-    first = _train(run, "--data", str(fer_dir), *SMOKE[:4], "--epochs", "1", "--batch-size", "32", "--seed", "7",
-                   "--teacher", str(teacher), "--distill-weight", "0.7")
-    out = first.communicate(timeout=300)[0]
-    assert first.returncode == 0, out[-2000:]
+    status, out = _cli(capsys, "train", "--run-dir", run, "--data", fer_dir, *SMOKE[:4], "--epochs", "1",
+                       "--batch-size", "32", "--seed", "7", "--teacher", teacher, "--distill-weight", "0.7")
+    assert status == 0, out[-2000:]
 
     faces = _subset(fer["Training"], 256, 7)
     kept = np.load(run / TEACHER_PROBS)
@@ -146,15 +153,13 @@ def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(fer_dir, 
 
     teacher.unlink()
     teacher.with_name("training.json").unlink()
-    longer = _train(run, "--resume", "--epochs", "2")
-    out = longer.communicate(timeout=300)[0]
-    assert longer.returncode == 0 and "epoch 2/2" in out, out[-2000:]
+    status, out = _cli(capsys, "train", "--run-dir", run, "--resume", "--epochs", "2")
+    assert status == 0 and "epoch 2/2" in out, out[-2000:]
 
-    student = tmp_path / "shipped" / "model.keras"
-    done = subprocess.run([sys.executable, "-m", "emodetect", "export", "--run-dir", str(run), "--model", str(student)],
-                          cwd=PROJECT_DIR, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    (member,) = json.loads(student.with_name("training.json").read_text())["members"]
+    # The member record `export` writes for this run (test_killed_run_... exports through this same function).
+    from emodetect.train import _run_member
+
+    _, member = _run_member(run)
     assert member["teacher"] == {"model": str(teacher), "members": teacher_record["members"]}
     summary = training_summary([member])
     # The teacher is the shipped model: every run behind it, as its card counts them (test_model_card checks how).
@@ -164,7 +169,8 @@ def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(fer_dir, 
 
 
 @pytest.mark.slow
-def test_checkpoint_averaging_ships_the_mean_of_the_last_epochs_only_if_it_scores_higher(smoke_run, tmp_path):
+def test_checkpoint_averaging_ships_the_mean_of_the_last_epochs_only_if_it_scores_higher(smoke_run, tmp_path,
+                                                                                         capsys):
     """The trainer keeps each late epoch's weights; `average` scores the mean of the last k on PublicTest
     for every k and keeps the best, which `export` ships only where it beats the best single epoch."""
     from emodetect._tensorflow import keras
@@ -178,10 +184,9 @@ def test_checkpoint_averaging_ships_the_mean_of_the_last_epochs_only_if_it_score
     with np.load(run / "epochs" / "003.npz") as last:
         np.testing.assert_array_equal(last["arr_0"], final[0])
 
-    done = subprocess.run([sys.executable, "-m", "emodetect", "average", "--run-dir", str(run)], cwd=PROJECT_DIR,
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "last 2 epochs averaged: PublicTest" in done.stdout and "last 3 epochs averaged" in done.stdout
+    status, out = _cli(capsys, "average", "--run-dir", run)
+    assert status == 0, out[-2000:]
+    assert "last 2 epochs averaged: PublicTest" in out and "last 3 epochs averaged" in out
     state = load_state(run)
     first, last = state["averaged"]["epochs"]
     assert last == 3 and first in (1, 2)
@@ -198,24 +203,21 @@ def test_checkpoint_averaging_ships_the_mean_of_the_last_epochs_only_if_it_score
     assert shipped_weights({**state, "best_public_accuracy": 0.0}) == AVERAGED
 
 
-def test_averaging_a_run_without_its_last_epochs_is_one_error_line(tmp_path):
+def test_averaging_a_run_without_its_last_epochs_is_one_error_line(tmp_path, capsys):
     (tmp_path / "state.json").write_text(json.dumps({"config": {"data": "x"}, "epochs_done": 5}))
-    done = subprocess.run([sys.executable, "-m", "emodetect", "average", "--run-dir", str(tmp_path)],
-                          cwd=PROJECT_DIR, capture_output=True, text=True)
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
+    status, out = _cli(capsys, "average", "--run-dir", tmp_path)
+    assert status == 2
+    assert out.strip().splitlines() == [
         f"error: {tmp_path}: checkpoint averaging needs the weights of at least the last two epochs in "
         f"{tmp_path / 'epochs'}; found 0"]
 
 
-def test_resuming_a_run_that_never_started_is_one_error_line(tmp_path):
+def test_resuming_a_run_that_never_started_is_one_error_line(tmp_path, capsys):
     missing = tmp_path / "never-started"
-    done = _train(missing, "--resume")
-    out = done.communicate(timeout=120)[0]
-    assert done.returncode == 2
-    assert out.strip().splitlines()[-1] == (f"error: {missing / 'checkpoint.keras'}: nothing to resume "
-                                            "(no checkpoint in this run folder)")
-    assert "Traceback" not in out
+    status, out = _cli(capsys, "train", "--run-dir", missing, "--resume")
+    assert status == 2
+    assert out.strip().splitlines() == [f"error: {missing / 'checkpoint.keras'}: nothing to resume "
+                                        "(no checkpoint in this run folder)"]
 
 
 def test_soft_labels_mix_each_faces_fer_plus_votes_into_its_label(fer_dir, fer):
@@ -246,27 +248,25 @@ def test_soft_labels_mix_each_faces_fer_plus_votes_into_its_label(fer_dir, fer):
     assert voted > 1500 and unvoted > 50  # 88% of the training faces have votes
 
 
-def test_soft_labels_need_the_image_folder_the_votes_describe(tmp_path):
+def test_soft_labels_need_the_image_folder_the_votes_describe(tmp_path, capsys):
     csv = tmp_path / "fer2013.csv"
     csv.write_text("emotion,pixels,Usage\n" + "".join(f"3,{' '.join(['9'] * 2304)},{u}\n" for u in
                                                        ["Training"] * 40 + ["PublicTest"] * 4))
-    done = _train(tmp_path / "run", "--data", str(csv), "--soft-labels", "0.5", "--epochs", "1")
-    out = done.communicate(timeout=300)[0]
-    assert done.returncode == 2 and "Traceback" not in out
+    status, out = _cli(capsys, "train", "--run-dir", tmp_path / "run", "--data", csv, "--soft-labels", "0.5",
+                       "--epochs", "1")
+    assert status == 2
     assert out.strip().splitlines()[-1].startswith("error: --soft-labels needs the FER-2013 image folder")
 
 
-def test_a_fine_tune_starts_from_the_shipped_models_network(fer_dir, tmp_path):
+def test_a_fine_tune_starts_from_the_shipped_models_network(fer_dir, tmp_path, capsys):
     """`--init models/emodetect.keras`: the resnet_narrow member of the shipped pair is where training starts, so
     one epoch at a tiny learning rate already scores like a trained model (a fresh network scores near chance),
     and its training record goes with the run; a model with no network of that architecture is one error line."""
     from emodetect.paths import KERAS_MODEL
 
-    tuned = _train(tmp_path / "tuned", "--data", str(fer_dir), "--arch", "resnet_narrow", "--limit", "256",
-                   "--batch-size", "32", "--epochs", "1", "--lr", "1e-7",
-                   "--init", str(KERAS_MODEL))
-    out = tuned.communicate(timeout=300)[0]
-    assert tuned.returncode == 0, out[-2000:]
+    status, out = _cli(capsys, "train", "--run-dir", tmp_path / "tuned", "--data", fer_dir, "--arch", "resnet_narrow",
+                       "--limit", "256", "--batch-size", "32", "--epochs", "1", "--lr", "1e-7", "--init", KERAS_MODEL)
+    assert status == 0, out[-2000:]
     state = json.loads((tmp_path / "tuned" / "state.json").read_text())
     assert state["config"]["init"] == str(KERAS_MODEL)
     assert state["history"][0]["public_accuracy"] > 0.5  # 256 PublicTest faces; chance is 1/7
@@ -286,8 +286,7 @@ def test_a_fine_tune_starts_from_the_shipped_models_network(fer_dir, tmp_path):
     assert summary["members"][0]["init"]["cpu_hours"] == pytest.approx(started_hours)
     assert summary["cpu_hours"] == pytest.approx(state["cpu_seconds"] / 3600 + started_hours)
 
-    wrong = _train(tmp_path / "wrong", "--data", str(fer_dir), "--arch", "seed", "--limit", "64",
-                   "--init", str(KERAS_MODEL))
-    out = wrong.communicate(timeout=300)[0]
-    assert wrong.returncode == 2 and "Traceback" not in out
+    status, out = _cli(capsys, "train", "--run-dir", tmp_path / "wrong", "--data", fer_dir, "--arch", "seed",
+                       "--limit", "64", "--init", KERAS_MODEL)
+    assert status == 2
     assert out.strip().splitlines()[-1] == f"error: {KERAS_MODEL}: holds no seed network to start from"
