@@ -12,7 +12,7 @@ model needs that area for this emotion; negative: covering it makes the emotion 
 
 A covered pixel becomes the face's blurred copy (`blurred`), not black: the window loses its detail (the
 mouth's shape) but keeps its brightness, so the model is not shown a black square it never saw in training.
-Every perturbed copy of every face is concatenated and run in `batch_size` chunks, one model call each,
+Every perturbed copy of every face is concatenated and run in `batch_size` chunks, one `predict` call each,
 after one call on the untouched faces.
 """
 

@@ -80,8 +80,8 @@ def test_views_are_averaged_in_one_call(classifier, faces):
     closer = np.stack([cv2.resize(f[2:46, 2:46, 0], (48, 48), interpolation=cv2.INTER_LINEAR) for f in x])[..., None]
     expected = np.mean([classifier.model(np.ascontiguousarray(v))[0]
                         for v in (x, x[:, :, ::-1], closer, closer[:, :, ::-1])], axis=0)
-    # Dynamic-range quantization scales activations per call, so one call of 16 differs from four of 4
-    # (by up to 0.0023 for the shipped ensemble of two networks).
+    # Dynamic-range quantization may scale activations per call, so calls that group the views otherwise (here
+    # four of one view each; `predict`: every view of two faces per call) may differ a little (0.0023 seen).
     np.testing.assert_allclose(EmotionClassifier(classifier.model, "flip_zoom").predict(images[:4]), expected,
                                atol=0.005)
 
