@@ -436,7 +436,8 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
     for epoch in range(state["epochs_done"], cfg.epochs):
         _reseed_layers(model, cfg.seed, epoch)
         fit = model.fit(epoch_dataset(batches, epoch, cfg), initial_epoch=epoch, epochs=epoch + 1,
-                        steps_per_epoch=steps_per_epoch, class_weight=class_weight, verbose=verbose)
+                        steps_per_epoch=steps_per_epoch, class_weight=class_weight, verbose=verbose,
+                        shuffle=False)  # epoch_dataset shuffled it (Keras's own shuffle ignores datasets, and warns)
         loss, accuracy = model.evaluate(x_public, y_public, batch_size=256, verbose=0)
         record = {"epoch": epoch + 1, "loss": float(fit.history["loss"][-1]),
                   "accuracy": float(fit.history["accuracy"][-1]),

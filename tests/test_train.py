@@ -101,7 +101,8 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, smoke_run,
     temperature = record["members"][0]["temperature"]
     assert temperature != 1.0
     faces = np.random.default_rng(0).integers(0, 256, (8, 48, 48), dtype=np.uint8)
-    members = [EmotionClassifier.load(model, tta="plain").predict(faces) for model in (reference / "best.keras", alone)]
+    members = [EmotionClassifier.load(model, tta="plain").predict(faces)
+               for model in (reference / "best.keras", alone.with_suffix(".tflite"))]
     ensemble = EmotionClassifier.load(shipped.with_suffix(".tflite"), tta="plain").predict(faces)
     # int8 weights: close, not equal
     np.testing.assert_allclose(ensemble, at_temperature(np.array(members), temperature), atol=0.02)
