@@ -91,9 +91,11 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, smoke_run,
     from emodetect.train import load_state
 
     alone, shipped = tmp_path / "alone" / "model.keras", tmp_path / "shipped" / "model.keras"
-    assert (done := _cli(capsys, "export", "--run-dir", killed, "--model", alone))[0] == 0, done[1][-2000:]
-    done = _cli(capsys, "export", "--run-dir", reference, "--member", alone, "--model", shipped, "--views", "flip")
-    assert done[0] == 0, done[1][-2000:]
+    status, out = _cli(capsys, "export", "--run-dir", killed, "--model", alone)
+    assert status == 0, out[-2000:]
+    status, out = _cli(capsys, "export", "--run-dir", reference, "--member", alone, "--model", shipped,
+                       "--views", "flip")
+    assert status == 0, out[-2000:]
     record = json.loads(shipped.with_name("training.json").read_text())
     # Calibrated for the views it was exported for, and run with them unless told otherwise.
     assert record["views"] == "flip" and EmotionClassifier.load(shipped.with_suffix(".tflite")).tta == "flip"
