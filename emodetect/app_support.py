@@ -36,7 +36,7 @@ from emodetect.data import (
 )
 from emodetect.imageio import read_image
 from emodetect.labels import EMOTIONS
-from emodetect.limits import DEFAULT_MAX_ANALYSES, MAX_VIDEO_SECONDS, duration_text
+from emodetect.limits import DEFAULT_MAX_ANALYSES, MAX_FACES, MAX_VIDEO_SECONDS, duration_text
 from emodetect.paths import FERPLUS_VOTES, LITE_MODEL, MODEL_CARD, default_data_dir
 from emodetect.slots import AnalysisSlots
 
@@ -193,14 +193,6 @@ def detector() -> EmotionDetector:
     from emodetect.detector import EmotionDetector
 
     return EmotionDetector.load()
-
-
-@st.cache_resource(show_spinner="Loading the emotion model…")
-def video_detector() -> EmotionDetector:
-    """One detector set up for video frames (preset "video") per server process, like `detector()`."""
-    from emodetect.detector import EmotionDetector
-
-    return EmotionDetector.load(preset="video")
 
 
 @st.cache_resource(show_spinner="Loading the emotion model…")
@@ -372,17 +364,22 @@ class VideoResult:
     analysis: VideoAnalysis
     csv: str  # the timeline, as `VideoAnalysis.to_csv` writes it
     mp4: bytes  # the annotated clip, H.264 MP4
+    max_faces: int  # faces classified per frame (the largest); the page says so when a frame had more
+
+
+VIDEO_MAX_FACES = MAX_FACES  # what `analyse_clip` analyses per frame
 
 
 def analyse_clip(name: str, smoothing_s: float, data: bytes | None = None, path: Path | None = None,
                  fps: float | None = None, progress: Progress | None = None) -> VideoResult:
-    """Analyse an uploaded clip (`data`) or a file on disk (`path`) with `video_detector()`.
+    """Analyse an uploaded clip (`data`) or a file on disk (`path`) in a process of its own
+    (`emodetect.video_process`: the webcam streams of this server keep their share of the cores).
 
     The upload and the outputs live in a temporary folder removed on return, so
     the server keeps nothing on disk. A file that is not a video, or a clip over
     MAX_VIDEO_SECONDS, raises `InputError` before any frame is analysed.
     """
-    from emodetect.video import analyze_video
+    from emodetect.video_process import analyze_video_apart
 
     with tempfile.TemporaryDirectory(prefix="emodetect-video-") as tmp:
         folder = Path(tmp)
@@ -393,14 +390,15 @@ def analyse_clip(name: str, smoothing_s: float, data: bytes | None = None, path:
             path = folder / (file_name if file_name not in ("", ".", "..") else "clip")
             path.write_bytes(data)
         annotated = folder / "annotated.mp4"
-        analysis = analyze_video(path, video_detector(), fps=fps, smoothing_s=smoothing_s, annotated_path=annotated,
-                                 progress=progress, max_seconds=MAX_VIDEO_SECONDS)
+        analysis = analyze_video_apart(path, fps=fps, smoothing_s=smoothing_s, annotated_path=annotated,
+                                       progress=progress, max_seconds=MAX_VIDEO_SECONDS, max_faces=VIDEO_MAX_FACES)
         analysis.to_csv(folder / "timeline.csv")
         csv = (folder / "timeline.csv").read_text()
         mp4 = annotated.read_bytes() if annotated.is_file() else b""
     sampling = "every frame" if fps is None else f"{fps:g} frames per second"
     smoothing = f"smoothing {smoothing_s:g} s" if smoothing_s > 0 else "no smoothing"
-    return VideoResult(name, f"{sampling}, {smoothing}", dataclasses.replace(analysis, annotated_path=None), csv, mp4)
+    return VideoResult(name, f"{sampling}, {smoothing}", dataclasses.replace(analysis, annotated_path=None), csv, mp4,
+                       VIDEO_MAX_FACES)
 
 
 def progress_text(done: int, total: int, elapsed: float) -> str:

@@ -115,6 +115,15 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         return VideoInfo(width, height, rate, int(frames), duration, rotation, stream.codec_context.name)
 
 
+def checked_clip(path: str | os.PathLike, max_seconds: float = MAX_VIDEO_SECONDS) -> VideoInfo:
+    """`probe`, and refuse a clip over `max_seconds` (`InputError`): what is checked before any frame's work."""
+    info = probe(path)
+    if info.duration_s > max_seconds:
+        raise InputError(f"{Path(path).name} is {duration_text(info.duration_s)} long; "
+                         f"clips up to {duration_text(max_seconds)} can be analysed")
+    return info
+
+
 def _rotation(stream: av.video.stream.VideoStream, frame: av.VideoFrame) -> int:
     """Clockwise rotation (0/90/180/270) a player applies, from the frame's display matrix or the rotate tag.
 
@@ -374,10 +383,7 @@ def analyze_video(path: str | os.PathLike, detector: EmotionDetector, every: int
     """
     from emodetect.draw import annotate
 
-    info = probe(path)
-    if info.duration_s > max_seconds:
-        raise InputError(f"{Path(path).name} is {duration_text(info.duration_s)} long; "
-                         f"clips up to {duration_text(max_seconds)} can be analysed")
+    info = checked_clip(path, max_seconds)
     expected = _expected_frames(info, every, fps)
     tracker = Tracker(smoothing_s=smoothing_s)
     rows: list[tuple] = []

@@ -99,7 +99,7 @@ st.caption(f"{duration_text(info.duration_s)}, {info.width}×{info.height} at {i
            f"{analysis.frames_analyzed} frames analysed ({result.settings}) in "
            f"{duration_text(analysis.seconds)}.")
 
-if note := face_limit_note(analysis.most_faces_in_a_frame, app_support.video_detector().max_faces):
+if note := face_limit_note(analysis.most_faces_in_a_frame, result.max_faces):
     st.warning(note)
 tracks = app_support.face_tracks(analysis.timeline)
 if not tracks:

@@ -273,7 +273,7 @@ def test_faces_per_frame_limit_is_shown_on_the_video_page(media_dir, tmp_path, m
     """A clip of six faces analysed with a limit of three: three per frame, and the page says why."""
     clip = tmp_path / "six.mp4"
     corpus.write_clip(clip, [np.asarray(corpus.face_grid(6, 3))] * 3)
-    monkeypatch.setattr(app_support.video_detector(), "max_faces", 3)
+    monkeypatch.setattr(app_support, "VIDEO_MAX_FACES", 3)
     at = run(AppTest.from_file(VIDEO_PAGE, default_timeout=120))
     analyse(at, "six.mp4", clip.read_bytes())
     assert not at.error and len(at.dataframe[0].value) == 3

@@ -152,17 +152,22 @@ def test_a_text_file_is_one_error_and_earlier_results_stay(media_dir, served):
 
 
 def test_a_clip_over_the_limit_is_refused_before_any_work(media_dir, monkeypatch):
+    """The analysing process refuses it before its first frame: it reports no progress."""
+    from emodetect import video_process
+
     monkeypatch.setattr(app_support, "MAX_VIDEO_SECONDS", 2)
+    reported = []
+    analyze_video_apart = video_process.analyze_video_apart
 
-    def must_not_run(*args, **kwargs):
-        raise AssertionError("a frame was decoded")
+    def recording_progress(*args, progress, **kwargs):
+        return analyze_video_apart(*args, progress=lambda *p: reported.append(p) or progress(*p), **kwargs)
 
-    monkeypatch.setattr("emodetect.video.iter_frames", must_not_run)
+    monkeypatch.setattr(video_process, "analyze_video_apart", recording_progress)
     at = run()
     at.selectbox[0].set_value(PHONE)
     analyse(at)
     assert [shown(e.value) for e in at.error] == ["phone_at_night.mp4 is 5 s long; clips up to 2 s can be analysed"]
-    assert not figures(at)
+    assert not figures(at) and reported == []
 
 
 def test_progress_and_duration_texts():

@@ -1,0 +1,100 @@
+"""A video analysis in a process of its own, at a lower priority: what the app's Video page runs.
+
+In the server's process an analysis's threads hold Python's GIL most of the time, and every other
+thread waits for it at each switch: the asyncio loop that carries the webcam streams fell up to 0.8 s
+behind with one analysis running, until the browsers' WebRTC checks went unanswered and streams ended
+(docs/benchmarks.md, "Why the streams end"). A child process shares no GIL, and its lower priority
+(`NICENESS`) gives the live streams the cores first; the analysis takes what is left.
+
+The parent sends the job as one JSON line on the child's stdin; the child answers with JSON lines on
+its stdout (progress, or an input error) and writes nothing else there; it leaves the result in a file.
+
+    analysis = analyze_video_apart("clip.mp4", annotated_path="out.mp4", progress=print)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from emodetect.errors import InputError
+from emodetect.limits import MAX_FACES, MAX_VIDEO_SECONDS
+from emodetect.paths import PROJECT_DIR
+from emodetect.video import Cancelled, Progress, Tracker, VideoAnalysis, checked_clip
+
+NICENESS = 10  # added to the child's: the kernel then gives it about a tenth of a core the server wants
+
+
+def analyze_video_apart(path: str | os.PathLike, fps: float | None = None, smoothing_s: float = Tracker.smoothing_s,
+                        annotated_path: str | os.PathLike | None = None, progress: Progress | None = None,
+                        max_seconds: float = MAX_VIDEO_SECONDS, max_faces: int = MAX_FACES) -> VideoAnalysis:
+    """`analyze_video(path, EmotionDetector.load(preset="video", max_faces=max_faces), ...)` in a child process.
+
+    Same result and errors (`InputError`, `Cancelled` when `progress` returns False); a file that is no
+    clip, or too long, is refused here before a process starts (~1.5 s of imports). If `progress` raises
+    (Streamlit stopping a script whose visitor left), the child is killed on the way out.
+    """
+    checked_clip(path, max_seconds)
+    job = {"path": str(path), "fps": fps, "smoothing_s": smoothing_s, "max_seconds": max_seconds,
+           "max_faces": max_faces, "annotated_path": None if annotated_path is None else str(annotated_path)}
+    with tempfile.TemporaryDirectory(prefix="emodetect-analysis-") as tmp:
+        job["result_path"] = str(Path(tmp) / "analysis.pickle")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_DIR),
+                                                                          os.environ.get("PYTHONPATH")]))}
+        child = subprocess.Popen([sys.executable, "-m", "emodetect.video_process"], cwd=PROJECT_DIR, env=env,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            child.stdin.write(json.dumps(job) + "\n")
+            child.stdin.close()
+            for line in child.stdout:
+                message = json.loads(line)
+                if "progress" in message:
+                    if progress is not None and progress(*message["progress"]) is False:
+                        raise Cancelled()
+                elif "error" in message:
+                    raise InputError(message["error"])
+            status = child.wait()
+            if status != 0 or not os.path.isfile(job["result_path"]):
+                raise RuntimeError(f"the video analysis stopped unexpectedly (exit status {status}); "
+                                   "its error is in the server's log")
+            with open(job["result_path"], "rb") as f:
+                return pickle.load(f)  # written by our own child, in our own private folder
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+            child.stdout.close()
+
+
+def _run_job() -> None:
+    """The child: one job from stdin, answers on stdout; anything else printed goes to stderr."""
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    if hasattr(os, "nice"):
+        os.nice(NICENESS)
+    from emodetect.detector import EmotionDetector
+    from emodetect.video import analyze_video
+
+    job = json.loads(sys.stdin.readline())
+
+    def report(done: int, total: int, elapsed: float) -> None:
+        answers.write(json.dumps({"progress": [done, total, elapsed]}) + "\n")
+
+    try:
+        analysis = analyze_video(job["path"], EmotionDetector.load(preset="video", max_faces=job["max_faces"]),
+                                 fps=job["fps"], smoothing_s=job["smoothing_s"], annotated_path=job["annotated_path"],
+                                 progress=report, max_seconds=job["max_seconds"])
+    except InputError as e:
+        answers.write(json.dumps({"error": str(e)}) + "\n")
+        return
+    with open(job["result_path"], "wb") as f:
+        pickle.dump(analysis, f)
+
+
+if __name__ == "__main__":
+    _run_job()
