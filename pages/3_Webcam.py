@@ -12,7 +12,7 @@ import av
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from emodetect import app_support, charts, live
+from emodetect import app_support, charts, consent, live
 
 CHART_POINTS = 300  # per line: 30 s at 10 fps; more only makes each half-second refresh heavier
 
@@ -30,6 +30,7 @@ except ValueError as e:
     st.stop()
 
 live.quiet_frame_drops()
+consent.use_rfc7675_consent()  # a browser that answers late keeps its stream
 if "webcam_records" not in st.session_state:
     st.session_state.webcam_records = live.new_queue()
     st.session_state.webcam_analyser = live.FrameAnalyser(app_support.webcam_detector())
