@@ -71,8 +71,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def app_server(log_path: Path = SERVER_LOG, port: int | None = None) -> Iterator[AppServer]:
+def app_server(log_path: Path = SERVER_LOG, port: int | None = None,
+               settings: dict[str, str] | None = None) -> Iterator[AppServer]:
     """`streamlit run app.py` on a free loopback port (or `port`) until the block ends; stopped by its PID.
+    `settings`: environment variables the operator sets (e.g. EMODETECT_RESULTS), over this process's.
 
     No ICE servers (the browser is on the same machine) and the aioice shim on PYTHONPATH of this
     process only, so WebRTC connects over loopback even where `lo` is the only interface. One video
@@ -80,7 +82,7 @@ def app_server(log_path: Path = SERVER_LOG, port: int | None = None) -> Iterator
     """
     port = port or free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {"EMODETECT_MAX_ANALYSES": "1", **os.environ, ICE_SERVERS_ENV: "[]",
+    env = {"EMODETECT_MAX_ANALYSES": "1", **os.environ, **(settings or {}), ICE_SERVERS_ENV: "[]",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(SHIM), str(PROJECT_DIR), os.environ.get("PYTHONPATH")]))}
     with log_path.open("w") as log:
         server = subprocess.Popen(

@@ -59,9 +59,18 @@ def classifier():
 
 
 @pytest.fixture(scope="session")
-def app_server() -> Iterator[browser_support.AppServer]:
-    """The app on a free loopback port for the whole session; its log is test-output/streamlit-server.log."""
-    with browser_support.app_server() as server:
+def results_root(media_dir, tmp_path_factory) -> Path:
+    """A folder of batch results as an operator keeps them (tests/batch_support.py says what is in it)."""
+    from tests.batch_support import write_results_root
+
+    return write_results_root(media_dir, tmp_path_factory.mktemp("results"))
+
+
+@pytest.fixture(scope="session")
+def app_server(results_root) -> Iterator[browser_support.AppServer]:
+    """The app on a free loopback port for the whole session, serving `results_root` on its Batch results page;
+    its log is test-output/streamlit-server.log."""
+    with browser_support.app_server(settings={"EMODETECT_RESULTS": str(results_root)}) as server:
         yield server
 
 

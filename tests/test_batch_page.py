@@ -11,14 +11,9 @@ from streamlit.testing.v1 import AppTest
 from emodetect import app_support, roots
 from emodetect.paths import PROJECT_DIR
 from emodetect.roots import REFUSAL, NotAvailable
-from tests.batch_support import ODD_NAME, write_results_root
+from tests.batch_support import ODD_NAME
 
 PAGE = PROJECT_DIR / "pages" / "5_Batch_results.py"
-
-
-@pytest.fixture(scope="module")
-def results_root(media_dir, tmp_path_factory) -> Path:
-    return write_results_root(media_dir, tmp_path_factory.mktemp("results"))
 
 
 def _root(path: Path) -> roots.Root:

@@ -21,7 +21,6 @@ from emodetect.draw import HOW_TO_READ
 from emodetect.labels import EMOTIONS
 from emodetect.roots import REFUSAL
 from tests import browser_support
-from tests.batch_support import write_results_root
 from tests.browser_support import (
     CHROMIUM,
     METRICS_JS,
@@ -141,35 +140,27 @@ def test_explorer_shows_what_the_model_looked_at_in_its_mistakes(browser, fer_di
             page.context.close()
 
 
-def test_batch_results_page_charts_a_batch_and_shows_file_names_as_written(browser, media_dir, tmp_path,
-                                                                         monkeypatch):
-    """On a server whose operator configured a results root (a fresh server: the variable is read at start)."""
-    monkeypatch.setenv("EMODETECT_RESULTS", str(write_results_root(media_dir, tmp_path)))
-    with browser_support.app_server(tmp_path / "server.log") as server:
-        page = new_page(browser)
-        try:
-            open_page(page, server.url, "Batch_results")
-            page.get_by_text("Share of time per emotion", exact=True).wait_for()
-            wait_idle(page)
-            assert_no_exception(page)
-            traces = plotly_traces(page)
-            assert [[t["type"] for t in chart] for chart in traces] == [["bar"] * 7, ["scatter"] * 7]
-            assert page.get_by_text("phone_at_night.mp4, face 1", exact=True).count() == 1
-            assert page.locator("strong", has_text="not bold").count() == 0
-            screenshot(page, "batch-results")
+def test_batch_results_page_charts_a_batch_and_shows_file_names_as_written(page, app_url, results_root):
+    open_page(page, app_url, "Batch_results")
+    page.get_by_text("Share of time per emotion", exact=True).wait_for()
+    wait_idle(page)
+    assert_no_exception(page)
+    traces = plotly_traces(page)
+    assert [[t["type"] for t in chart] for chart in traces] == [["bar"] * 7, ["scatter"] * 7]
+    assert page.get_by_text("phone_at_night.mp4, face 1", exact=True).count() == 1
+    assert page.locator("strong", has_text="not bold").count() == 0
+    screenshot(page, "batch-results")
 
-            # No folder but the batches under the root, whatever the URL asks for (the root holds "escape",
-            # a symlink to a copy of a batch outside it): the one refusal, no server name on the page.
-            for probe in ["/", "/etc", "..", "~", "/proc/self/environ", "escape", "escape/../march", "x" * 4000]:
-                page.goto(f"{server.url}/Batch_results?batch={probe}")
-                wait_idle(page)
-                errors = page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
-                assert errors == [REFUSAL], (probe, errors)
-                text = page.inner_text("body")
-                assert str(tmp_path) not in text and "outside" not in text and "PackageKit" not in text, probe
-                assert_no_exception(page)
-        finally:
-            page.context.close()
+    # No folder but the batches under the root, whatever the URL asks for (the root holds "escape",
+    # a symlink to a copy of a batch outside it): the one refusal, no server name on the page.
+    for probe in ["/", "/etc", "..", "~", "/proc/self/environ", "escape", "escape/../march", "x" * 4000]:
+        page.goto(f"{app_url}/Batch_results?batch={probe}")
+        wait_idle(page)
+        errors = page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
+        assert errors == [REFUSAL], (probe, errors)
+        text = page.inner_text("body")
+        assert str(results_root.parent) not in text and "outside" not in text and "PackageKit" not in text, probe
+        assert_no_exception(page)
 
 
 def test_explorer_draws_the_confusion_matrix_and_training_curves(page, app_url):

@@ -55,7 +55,8 @@ def test_the_app_shows_calibrated_percentages_fitted_on_public_test(card, fer):
 
 
 def test_the_model_the_app_runs_is_the_trained_model_converted(fer):
-    """models/emodetect.tflite is what `export` makes of models/emodetect.keras (re-export after training).
+    """models/emodetect.tflite is what `export` makes of models/emodetect.keras (re-export after training), and
+    `EmotionClassifier.load` of a `.keras` file converts it as `export` does.
 
     Compared by what the two say, not byte for byte: the converter's int8 scales round differently on
     different CPUs (616 of 738,608 bytes differed between two of our machines; answers by < 0.012 on

@@ -45,20 +45,37 @@ def _epochs_done(run_dir) -> int:
 
 
 @pytest.fixture(scope="module")
-def smoke_run(fer_dir, tmp_path_factory):
+def small_fer(fer, tmp_path_factory):
+    """A fer2013.csv of 256 real Training and 256 real PublicTest faces (seed 7): what the smoke runs train
+    and calibrate on. Every command reads its data afresh, and the CSV reads in a blink where the image
+    folder takes 7 s."""
+    from emodetect.train import _subset
+
+    rows = ["emotion,pixels,Usage"]
+    for usage in ("Training", "PublicTest"):
+        split = _subset(fer[usage], 256, 7)
+        rows += [f"{label},{' '.join(map(str, image.ravel()))},{usage}" for image, label in zip(split.images,
+                                                                                               split.labels)]
+    csv = tmp_path_factory.mktemp("data") / "fer2013.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    return csv
+
+
+@pytest.fixture(scope="module")
+def smoke_run(small_fer, tmp_path_factory):
     """One uninterrupted smoke run, shared: the reference a killed run must match, and the run whose last
     epochs are averaged (tests that change it work on a copy)."""
     from emodetect.cli import main
 
     run = tmp_path_factory.mktemp("smoke") / "run"
-    assert main(["train", "--run-dir", str(run), "--data", str(fer_dir), *SMOKE]) == 0
+    assert main(["train", "--run-dir", str(run), "--data", str(small_fer), *SMOKE]) == 0
     return run
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, smoke_run, tmp_path, capsys):
+def test_killed_run_resumes_and_matches_an_uninterrupted_one(small_fer, smoke_run, tmp_path, capsys):
     killed = tmp_path / "killed"
-    proc = _train_process(killed, "--data", str(fer_dir), *SMOKE)
+    proc = _train_process(killed, "--data", str(small_fer), *SMOKE)
     deadline = time.time() + 240
     while _epochs_done(killed) < 1 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
@@ -122,25 +139,26 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(fer_dir, smoke_run,
 
 
 @pytest.mark.slow
-def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(fer_dir, fer, tmp_path, capsys):
+def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(small_fer, tmp_path, capsys):
     """`--teacher` mixes a trained model's probabilities into the targets. They are computed once and
     kept in the run, with the teacher's training record, so the run resumes after the teacher file is
     gone, and the student's model card counts the CPU hours its teacher took."""
     from emodetect.classifier import EmotionClassifier
+    from emodetect.data import load_fer2013
     from emodetect.evaluate import training_summary
     from emodetect.paths import LITE_MODEL, MODEL_CARD
-    from emodetect.train import TEACHER_PROBS, _subset, epoch_dataset, load_state, prepare_batches
+    from emodetect.train import TEACHER_PROBS, epoch_dataset, load_state, prepare_batches
 
     teacher = tmp_path / "teacher.tflite"
     teacher.write_bytes(LITE_MODEL.read_bytes())
     teacher_record = json.loads(LITE_MODEL.with_name("training.json").read_text())
     teacher.with_name("training.json").write_text(json.dumps(teacher_record))
     run = tmp_path / "student"
-    status, out = _cli(capsys, "train", "--run-dir", run, "--data", fer_dir, *SMOKE[:4], "--epochs", "1",
+    status, out = _cli(capsys, "train", "--run-dir", run, "--data", small_fer, *SMOKE[:4], "--epochs", "1",
                        "--batch-size", "32", "--seed", "7", "--teacher", teacher, "--distill-weight", "0.7")
     assert status == 0, out[-2000:]
 
-    faces = _subset(fer["Training"], 256, 7)
+    faces = load_fer2013(small_fer)["Training"]  # all 256
     kept = np.load(run / TEACHER_PROBS)
     np.testing.assert_allclose(kept, EmotionClassifier.load(teacher).predict(faces.images), atol=1e-5)
     cfg = load_state(run)["config"]
@@ -261,13 +279,13 @@ def test_soft_labels_need_the_image_folder_the_votes_describe(tmp_path, capsys):
     assert out.strip().splitlines()[-1].startswith("error: --soft-labels needs the FER-2013 image folder")
 
 
-def test_a_fine_tune_starts_from_the_shipped_models_network(fer_dir, tmp_path, capsys):
+def test_a_fine_tune_starts_from_the_shipped_models_network(small_fer, tmp_path, capsys):
     """`--init models/emodetect.keras`: the resnet_narrow member of the shipped pair is where training starts, so
     one epoch at a tiny learning rate already scores like a trained model (a fresh network scores near chance),
     and its training record goes with the run; a model with no network of that architecture is one error line."""
     from emodetect.paths import KERAS_MODEL
 
-    status, out = _cli(capsys, "train", "--run-dir", tmp_path / "tuned", "--data", fer_dir, "--arch", "resnet_narrow",
+    status, out = _cli(capsys, "train", "--run-dir", tmp_path / "tuned", "--data", small_fer, "--arch", "resnet_narrow",
                        "--limit", "256", "--batch-size", "32", "--epochs", "1", "--lr", "1e-7", "--init", KERAS_MODEL)
     assert status == 0, out[-2000:]
     state = json.loads((tmp_path / "tuned" / "state.json").read_text())
@@ -289,7 +307,7 @@ def test_a_fine_tune_starts_from_the_shipped_models_network(fer_dir, tmp_path, c
     assert summary["members"][0]["init"]["cpu_hours"] == pytest.approx(started_hours)
     assert summary["cpu_hours"] == pytest.approx(state["cpu_seconds"] / 3600 + started_hours)
 
-    status, out = _cli(capsys, "train", "--run-dir", tmp_path / "wrong", "--data", fer_dir, "--arch", "seed",
+    status, out = _cli(capsys, "train", "--run-dir", tmp_path / "wrong", "--data", small_fer, "--arch", "seed",
                        "--limit", "64", "--init", KERAS_MODEL)
     assert status == 2
     assert out.strip().splitlines()[-1] == f"error: {KERAS_MODEL}: holds no seed network to start from"
