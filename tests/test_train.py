@@ -102,21 +102,21 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(small_fer, smoke_ru
     assert got["cpu_seconds"] > 0
 
     # One run exported alone, then averaged with the other run: one .keras and one .tflite that average
-    # the two, calibrated on PublicTest as one model for the views asked for.
+    # the two, calibrated on the CSV's PublicTest faces as one model for the views asked for.
     from emodetect.classifier import EmotionClassifier
     from emodetect.evaluate import at_temperature
     from emodetect.train import load_state
 
     alone, shipped = tmp_path / "alone" / "model.keras", tmp_path / "shipped" / "model.keras"
-    status, out = _cli(capsys, "export", "--run-dir", killed, "--model", alone)
+    status, out = _cli(capsys, "export", "--run-dir", killed, "--model", alone, "--data", small_fer)
     assert status == 0, out[-2000:]
     status, out = _cli(capsys, "export", "--run-dir", reference, "--member", alone, "--model", shipped,
-                       "--views", "flip")
+                       "--views", "flip", "--data", small_fer)
     assert status == 0, out[-2000:]
     record = json.loads(shipped.with_name("training.json").read_text())
     # Calibrated for the views it was exported for, and run with them unless told otherwise.
     assert record["views"] == "flip" and EmotionClassifier.load(shipped.with_suffix(".tflite")).tta == "flip"
-    assert record["command"].endswith(f"--model {shipped} --views flip")
+    assert record["command"].endswith(f"--model {shipped} --views flip --data {small_fer}")
     temperature = record["members"][0]["temperature"]
     assert temperature != 1.0
     faces = np.random.default_rng(0).integers(0, 256, (8, 48, 48), dtype=np.uint8)
