@@ -67,10 +67,29 @@ def results_root(media_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def app_server(results_root) -> Iterator[browser_support.AppServer]:
-    """The app on a free loopback port for the whole session, serving `results_root` on its Batch results page;
-    its log is test-output/streamlit-server.log."""
-    with browser_support.app_server(settings={"EMODETECT_RESULTS": str(results_root)}) as server:
+def small_fer_copy(fer_dir, tmp_path_factory) -> Path:
+    """8 real PrivateTest faces per emotion, laid out like the shared copy (so FER+ has their votes): the
+    explorer classifies all of a copy's PrivateTest, which takes ~10 s for the shared one on two cores."""
+    import shutil
+
+    from emodetect.labels import EMOTIONS
+
+    data = tmp_path_factory.mktemp("small") / "fer2013"
+    for emotion in EMOTIONS:
+        (data / "test" / emotion).mkdir(parents=True)
+        for file in sorted((fer_dir / "test" / emotion).glob("PrivateTest_*"))[:8]:
+            shutil.copy(file, data / "test" / emotion / file.name)
+    return data
+
+
+@pytest.fixture(scope="session")
+def app_server(results_root, small_fer_copy, fer_dir) -> Iterator[browser_support.AppServer]:
+    """The app on a free loopback port for the whole session; its log is test-output/streamlit-server.log.
+    Its operator's settings: `results_root` for the Batch results page, and two copies of FER-2013 for the
+    explorer, `small_fer_copy` first (the one it opens with, "fer2013") and the shared one ("fer2013 (2)")."""
+    settings = {"EMODETECT_RESULTS": str(results_root),
+                "EMODETECT_DATA": os.pathsep.join([str(small_fer_copy), str(fer_dir)])}
+    with browser_support.app_server(settings=settings) as server:
         yield server
 
 

@@ -114,30 +114,16 @@ def test_image_page_shows_what_the_model_looked_at_in_six_faces(page, app_url, m
     screenshot(page, "image-explain")
 
 
-def test_explorer_shows_what_the_model_looked_at_in_its_mistakes(browser, fer_dir, tmp_path, monkeypatch):
-    """On a server of its own whose data folder holds 8 real PrivateTest faces per emotion, laid out like the
-    shared copy (so FER+ has their votes): classifying all of PrivateTest would take minutes on 2 cores."""
-    import shutil
-
-    data = tmp_path / "fer2013"
-    for emotion in EMOTIONS:
-        (data / "test" / emotion).mkdir(parents=True)
-        for file in sorted((fer_dir / "test" / emotion).glob("PrivateTest_*"))[:8]:
-            shutil.copy(file, data / "test" / emotion / file.name)
-    monkeypatch.setenv("EMODETECT_DATA", str(data))
-    with browser_support.app_server(tmp_path / "server.log") as fresh:
-        page = new_page(browser)
-        try:
-            open_page(page, fresh.url, "Dataset_explorer")
-            page.get_by_role("tab", name="Faces in your copy of FER-2013").click()
-            page.get_by_text("Show what the model looked at in these mistakes").click()
-            page.get_by_text("FER+ votes:").first.wait_for()
-            wait_idle(page)
-            assert page.get_by_text("FER+ votes:").count() > 0
-            assert_no_exception(page)
-            screenshot(page, "explorer-explain")
-        finally:
-            page.context.close()
+def test_explorer_shows_what_the_model_looked_at_in_its_mistakes(page, app_url):
+    """On the session server's first copy of FER-2013, 8 real PrivateTest faces per emotion (conftest)."""
+    open_page(page, app_url, "Dataset_explorer")
+    page.get_by_role("tab", name="Faces in your copy of FER-2013").click()
+    page.get_by_text("Show what the model looked at in these mistakes").click()
+    page.get_by_text("FER+ votes:").first.wait_for()
+    wait_idle(page)
+    assert page.get_by_text("FER+ votes:").count() > 0
+    assert_no_exception(page)
+    screenshot(page, "explorer-explain")
 
 
 def test_batch_results_page_charts_a_batch_and_shows_file_names_as_written(page, app_url, results_root):
