@@ -27,7 +27,7 @@ from emodetect.limits import MAX_FACES, MAX_VIDEO_SECONDS
 from emodetect.paths import PROJECT_DIR
 from emodetect.video import Cancelled, Progress, Tracker, VideoAnalysis, checked_clip
 
-NICENESS = 10  # added to the child's: the kernel then gives it about a tenth of a core the server wants
+NICENESS = 10  # added to the child's: when both want a core, the kernel gives it ~1/10 of a normal process's share
 
 
 def analyze_video_apart(path: str | os.PathLike, fps: float | None = None, smoothing_s: float = Tracker.smoothing_s,
