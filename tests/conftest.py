@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,23 @@ def keep_main_module() -> Iterator[None]:
     main = sys.modules["__main__"]
     yield
     sys.modules["__main__"] = main
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fresh_clone_build(request, tmp_path_factory) -> Iterator[Future | None]:
+    """tests/test_setup.py's fresh clone and its first `make deps` (~45 s, mostly pip unpacking wheels), started
+    with the session on a thread of its own so that it runs beside the other tests (they leave a core idle much
+    of the time); that test waits for the result. None when test_setup.py is not among the tests run."""
+    if not any(item.path.name == "test_setup.py" for item in request.session.items):
+        yield None
+        return
+    from tests.test_setup import SYSTEM_PYTHON, _managed, build_fresh_clone
+
+    if not SYSTEM_PYTHON.exists() or not _managed(SYSTEM_PYTHON):
+        yield None  # the test skips, saying why
+        return
+    with ThreadPoolExecutor(1) as thread:
+        yield thread.submit(build_fresh_clone, tmp_path_factory.mktemp("fresh-clone"))
 
 
 @pytest.fixture(scope="session")

@@ -51,11 +51,17 @@ def _make(clone: Path, *targets: str, python: Path, **env: str) -> tuple[float, 
     return time.monotonic() - start, done.stdout + done.stderr
 
 
-def test_make_builds_its_own_environment_with_a_python_that_refuses_installs(system_python, tmp_path):
-    clone = tmp_path / "emodetect"
+def build_fresh_clone(base: Path) -> tuple[Path, float]:
+    """A shallow clone of the project under `base` and its first `make deps` with the system Python:
+    (the clone, the seconds make took). tests/conftest.py starts it with the session, in the background."""
+    clone = base / "emodetect"
     subprocess.run(["git", "clone", "--quiet", "--depth", "1", f"file://{PROJECT_DIR}", str(clone)], check=True)
+    first_s, _ = _make(clone, "deps", python=SYSTEM_PYTHON)
+    return clone, first_s
 
-    first_s, _ = _make(clone, "deps", python=system_python)
+
+def test_make_builds_its_own_environment_with_a_python_that_refuses_installs(system_python, fresh_clone_build):
+    clone, first_s = fresh_clone_build.result()
     venv_python = clone / ".venv" / "bin" / "python"
     where = "import sys; print(sys.prefix); print(sys.base_prefix)"
     venv_prefix, venv_base = subprocess.run([str(venv_python), "-c", where], capture_output=True, text=True,
