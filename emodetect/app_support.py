@@ -392,8 +392,7 @@ def analyse_clip(name: str, smoothing_s: float, data: bytes | None = None, path:
         annotated = folder / "annotated.mp4"
         analysis = analyze_video_apart(path, fps=fps, smoothing_s=smoothing_s, annotated_path=annotated,
                                        progress=progress, max_seconds=MAX_VIDEO_SECONDS, max_faces=VIDEO_MAX_FACES)
-        analysis.to_csv(folder / "timeline.csv")
-        csv = (folder / "timeline.csv").read_text()
+        csv = analysis.csv_text()
         mp4 = annotated.read_bytes() if annotated.is_file() else b""
     sampling = "every frame" if fps is None else f"{fps:g} frames per second"
     smoothing = f"smoothing {smoothing_s:g} s" if smoothing_s > 0 else "no smoothing"
