@@ -7,6 +7,8 @@ that queue into a `LiveStats` every half second and charts the last 30 s.
 Nothing in the callback waits: a full queue drops the record, and with
 `async_processing=True` streamlit-webrtc itself skips the frames that arrive
 while the callback is busy, so the picture never falls behind the camera.
+The callback's thread also runs below the rest of the server (`yield_to_network`),
+so that analyses never keep the one thread that carries every stream's packets waiting.
 
 ICE servers (how the browser and the server find a network path to each other):
 
@@ -36,7 +38,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import queue
+import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -56,6 +60,7 @@ ICE_SERVERS_ENV = "EMODETECT_ICE_SERVERS"
 ICE_SERVERS_SECRET = "ice_servers"
 WINDOW_S = 30.0  # seconds of history on the live chart
 FPS_WINDOW_S = 5.0  # the FPS figure counts the frames processed in this many recent seconds
+ANALYSIS_NICENESS = 5  # added to a webcam's analysis thread: the server's network loop comes first
 QUEUE_SIZE = 256  # records; the page drains ~15 per half second at 30 fps, so this fills only if it stops reading
 
 
@@ -102,6 +107,25 @@ class FrameAnalyser:
         shown = smoothed(faces, self.tracker.update(time_s, faces))
         annotate(image, shown, copy=False)
         return shown
+
+
+_nicer = threading.local()
+
+
+def yield_to_network(niceness: int = ANALYSIS_NICENESS) -> None:
+    """Run the calling thread (a stream's frame analysis) `niceness` below the rest of the server.
+
+    Each stream's analysis takes the newest frame as soon as the last one is done, so several streams
+    want every core; at equal priority they starve the one thread that carries all streams' packets
+    and the browsers' consent checks (the server's event loop), and streams end. Linux sets niceness
+    per thread; elsewhere this does nothing. Idempotent per thread.
+    """
+    if getattr(_nicer, "done", False):
+        return
+    _nicer.done = True
+    if hasattr(os, "setpriority"):
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + niceness)
 
 
 def new_queue(size: int = QUEUE_SIZE) -> queue.Queue[LiveRecord]:

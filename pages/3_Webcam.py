@@ -47,6 +47,7 @@ def callback(frame: av.VideoFrame) -> av.VideoFrame:
     With async_processing, streamlit-webrtc gives it only the newest frame and skips those that
     arrived meanwhile, so a slow frame never makes the video lag.
     """
+    live.yield_to_network()  # the network loop that carries every stream comes first
     start = time.perf_counter()
     image = frame.to_ndarray(format="rgb24")
     now = time.time()

@@ -270,6 +270,17 @@ def frames_analysed(page: Any) -> int | None:
     return int(text.replace(",", "")) if text else None
 
 
+def thread_niceness(pid: int) -> list[int]:
+    """The niceness of each thread of process `pid` now (Linux: /proc/PID/task/*/stat, field 19)."""
+    niceness = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            niceness.append(int((task / "stat").read_text().rsplit(")", 1)[1].split()[16]))
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # the thread ended in the meantime
+    return niceness
+
+
 def webcam_streaming(page: Any) -> bool:
     """Whether the Webcam page's stream is still live: its caption ends "· stopped" once the connection
     has ended (streamlit-webrtc stops the component when WebRTC disconnects)."""

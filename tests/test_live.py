@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import logging
 import math
+import os
 import threading
 import time
 from fractions import Fraction
@@ -167,6 +168,26 @@ def test_quiet_frame_drops_hides_only_the_drop_notice(caplog):
         logger.warning("Some frames have been dropped. `recv_queued` is recommended to use instead.")
         logger.warning("Not all the queued frames have been consumed")
     assert [r.getMessage() for r in caplog.records] == ["Not all the queued frames have been consumed"]
+
+
+def test_a_streams_analysis_thread_runs_below_the_rest_of_the_server():
+    """Only the calling thread is lowered, once, however many frames it analyses."""
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def analysis_thread() -> tuple[int, int, int]:
+        before = niceness()
+        live.yield_to_network()
+        after_first = niceness()
+        live.yield_to_network()  # the callback calls it on every frame
+        return before, after_first, niceness()
+
+    ours = niceness()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        before, after_first, after_second = pool.submit(analysis_thread).result()
+    assert before == ours
+    assert after_first == after_second == min(19, ours + live.ANALYSIS_NICENESS)
+    assert niceness() == ours
 
 
 def test_streamlit_webrtc_skips_frames_while_the_callback_is_busy():
