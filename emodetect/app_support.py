@@ -36,7 +36,14 @@ from emodetect.data import (
 )
 from emodetect.imageio import read_image
 from emodetect.labels import EMOTIONS
-from emodetect.limits import DEFAULT_MAX_ANALYSES, MAX_FACES, MAX_VIDEO_SECONDS, duration_text
+from emodetect.limits import (
+    DEFAULT_MAX_ANALYSES,
+    DEFAULT_WEBCAM_FPS,
+    MAX_FACES,
+    MAX_VIDEO_SECONDS,
+    MAX_WEBCAM_FPS,
+    duration_text,
+)
 from emodetect.paths import FERPLUS_VOTES, LITE_MODEL, MODEL_CARD, default_data_dir
 from emodetect.slots import AnalysisSlots
 
@@ -205,6 +212,22 @@ def webcam_detector() -> EmotionDetector:
     from emodetect.detector import EmotionDetector
 
     return EmotionDetector.load(preset="webcam")
+
+
+def webcam_fps() -> int:
+    """Frames per second the Webcam page asks each camera for: $EMODETECT_WEBCAM_FPS (or the `webcam_fps`
+    secret), by default `limits.DEFAULT_WEBCAM_FPS`. Raises ValueError (one line) when malformed."""
+    value = setting("EMODETECT_WEBCAM_FPS", "webcam_fps")
+    if value in (None, ""):
+        return DEFAULT_WEBCAM_FPS
+    try:
+        fps = int(value)
+    except (TypeError, ValueError):
+        fps = 0
+    if not 1 <= fps <= MAX_WEBCAM_FPS:
+        raise ValueError(f"EMODETECT_WEBCAM_FPS must be a whole number of frames per second from 1 to "
+                         f"{MAX_WEBCAM_FPS}, not {value!r}")
+    return fps
 
 
 def rtc_configuration() -> dict:

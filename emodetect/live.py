@@ -237,6 +237,12 @@ class LiveStats:
             self._records.popleft()
 
 
+def camera_constraints(fps: int) -> dict[str, Any]:
+    """The browser's getUserMedia constraints for the Webcam page: video only, at most `fps` frames per
+    second (the browser drops the camera's extra frames before encoding them)."""
+    return {"video": {"frameRate": {"ideal": fps, "max": fps}}, "audio": False}
+
+
 def parse_ice_servers(value: str | Sequence[Any] | None) -> list[dict[str, Any]]:
     """ICE servers from the env var's JSON text or the secrets' list, as plain RTCIceServer dicts.
 

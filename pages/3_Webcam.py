@@ -25,6 +25,7 @@ st.caption(app_support.door_caption("webcam"))
 
 try:
     rtc_configuration = app_support.rtc_configuration()
+    camera_fps = app_support.webcam_fps()
 except ValueError as e:
     st.error(str(e))
     st.stop()
@@ -63,7 +64,7 @@ with video_col:
         key="webcam",
         mode=WebRtcMode.SENDRECV,
         video_frame_callback=callback,
-        media_stream_constraints={"video": True, "audio": False},
+        media_stream_constraints=live.camera_constraints(camera_fps),
         async_processing=True,
         rtc_configuration=rtc_configuration,
     )

@@ -21,6 +21,7 @@ from emodetect import live
 from emodetect.app_support import PAGES as APP_PAGES
 from emodetect.draw import HOW_TO_READ
 from emodetect.labels import EMOTIONS
+from emodetect.limits import DEFAULT_WEBCAM_FPS
 from emodetect.roots import REFUSAL
 from tests import browser_support
 from tests.browser_support import (
@@ -182,7 +183,7 @@ def test_webcam_streams_annotated_video_and_charts_the_emotions(camera_browser, 
         metrics = wait_for_live_face(page)
         assert metrics["Faces"] == "1"
         fps = float(metrics["Processing FPS"])
-        assert 0 < fps <= 31
+        assert 0 < fps <= DEFAULT_WEBCAM_FPS * 1.1  # the camera sends no more (alone, ~28 are analysed)
         chart = wait_for_live_chart(page)
         assert [t["name"] for t in chart] == list(EMOTIONS)
         assert all(t["y"] > 0 for t in chart)

@@ -18,6 +18,7 @@ import pytest
 
 from emodetect import app_support, live
 from emodetect.labels import EMOTIONS
+from emodetect.limits import DEFAULT_WEBCAM_FPS
 
 
 def face(label: str, p: float = 0.7) -> SimpleNamespace:
@@ -240,15 +241,35 @@ def test_streamlit_webrtc_skips_frames_while_the_callback_is_busy():
     assert elapsed < 2 * seconds < sent * busy_s  # the outgoing video kept the camera's pace, never waiting
 
 
-def test_webcam_page_shows_a_bad_ice_setting_as_one_error(monkeypatch):
+def test_webcam_fps_from_env_var_then_secrets_then_default(monkeypatch):
+    class Secrets(dict):
+        def load_if_toml_exists(self) -> bool:
+            return bool(self)
+
+    monkeypatch.delenv("EMODETECT_WEBCAM_FPS", raising=False)
+    monkeypatch.setattr(app_support.st, "secrets", Secrets())
+    assert app_support.webcam_fps() == DEFAULT_WEBCAM_FPS
+    monkeypatch.setattr(app_support.st, "secrets", Secrets(webcam_fps=24))
+    assert app_support.webcam_fps() == 24
+    monkeypatch.setenv("EMODETECT_WEBCAM_FPS", "30")
+    assert app_support.webcam_fps() == 30
+    for bad in ("0", "61", "fast", "12.5"):
+        monkeypatch.setenv("EMODETECT_WEBCAM_FPS", bad)
+        with pytest.raises(ValueError, match="from 1 to 60"):
+            app_support.webcam_fps()
+
+
+@pytest.mark.parametrize("variable, value", [(live.ICE_SERVERS_ENV, "stun:stun.example.org"),  # not JSON
+                                             ("EMODETECT_WEBCAM_FPS", "fast")])
+def test_webcam_page_shows_a_bad_setting_as_one_error(monkeypatch, variable, value):
     from streamlit.testing.v1 import AppTest
 
     from emodetect.paths import PROJECT_DIR
 
-    monkeypatch.setenv(live.ICE_SERVERS_ENV, "stun:stun.example.org")  # not JSON
+    monkeypatch.setenv(variable, value)
     at = AppTest.from_file(PROJECT_DIR / "pages" / "3_Webcam.py", default_timeout=60).run()
     assert not at.exception
-    assert len(at.error) == 1 and live.ICE_SERVERS_ENV in at.error[0].value
+    assert len(at.error) == 1 and variable in at.error[0].value
 
 
 def test_webcam_labels_are_smoothed_so_a_talking_face_does_not_flicker(media_dir):
