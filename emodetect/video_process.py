@@ -4,7 +4,8 @@ In the server's process an analysis's threads hold Python's GIL most of the time
 thread waits for it at each switch: the asyncio loop that carries the webcam streams fell up to 0.8 s
 behind with one analysis running, until the browsers' WebRTC checks went unanswered and streams ended
 (docs/benchmarks.md, "Why the streams end"). A child process shares no GIL, and its lower priority
-(`NICENESS`) gives the live streams the cores first; the analysis takes what is left.
+(`NICENESS`, in a session of its own: `_lower_priority`) gives the live streams the cores first; the
+analysis takes what is left. If the server dies, the child's next progress line fails and it ends.
 
 The parent sends the job as one JSON line on the child's stdin; the child answers with JSON lines on
 its stdout (progress, or an input error) and writes nothing else there; it leaves the result in a file.
@@ -47,7 +48,7 @@ def analyze_video_apart(path: str | os.PathLike, fps: float | None = None, smoot
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_DIR),
                                                                           os.environ.get("PYTHONPATH")]))}
         child = subprocess.Popen([sys.executable, "-m", "emodetect.video_process"], cwd=PROJECT_DIR, env=env,
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
         try:
             child.stdin.write(json.dumps(job) + "\n")
             child.stdin.close()
@@ -71,12 +72,31 @@ def analyze_video_apart(path: str | os.PathLike, fps: float | None = None, smoot
             child.stdout.close()
 
 
+def _lower_priority() -> None:
+    """The child's niceness `NICENESS` above the server's, and, where Linux groups CPU time by session
+    (autogroup: a desktop's terminal, this project's machines), its session's group as nice as the child.
+
+    With autogroup the kernel first shares the cores between sessions and only then, by niceness, among
+    a session's processes. A child in the server's session spent the server's share: the event loop that
+    carries every webcam stream waited on the run queue, its UDP buffers overflowed and streams ended (a
+    4 + 4 run, docs/benchmarks.md). Hence the child's own session (`start_new_session`), made as nice as
+    the child. Under a service manager or in a container, cgroups replace autogroup and the niceness alone
+    does the job; there the file is absent or ignored.
+    """
+    if not hasattr(os, "nice"):
+        return  # Windows: no niceness
+    os.nice(NICENESS)
+    try:
+        Path("/proc/self/autogroup").write_text(str(os.getpriority(os.PRIO_PROCESS, 0)))
+    except OSError:
+        pass  # a kernel without autogroup
+
+
 def _run_job() -> None:
     """The child: one job from stdin, answers on stdout; anything else printed goes to stderr."""
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    if hasattr(os, "nice"):
-        os.nice(NICENESS)
+    _lower_priority()
     from emodetect.detector import EmotionDetector
     from emodetect.video import analyze_video
 

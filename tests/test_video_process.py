@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -34,10 +35,14 @@ def children(monkeypatch) -> list[subprocess.Popen]:
 def test_the_child_analyses_a_clip_as_this_process_does_at_a_lower_priority(media_dir, tmp_path, children):
     from emodetect.detector import EmotionDetector
 
-    niceness = []
+    niceness, sessions, groups = [], set(), set()
+    autogroup = Path("/proc/self/autogroup")
 
     def progress(done: int, total: int, elapsed: float) -> None:
         niceness.append(os.getpriority(os.PRIO_PROCESS, children[0].pid))
+        sessions.add(os.getsid(children[0].pid))
+        if autogroup.exists():
+            groups.add(tuple(Path(f"/proc/{children[0].pid}/autogroup").read_text().split()))
 
     annotated = tmp_path / "annotated.mp4"
     apart = video_process.analyze_video_apart(media_dir / CLIP, fps=5, annotated_path=annotated, progress=progress)
@@ -46,7 +51,15 @@ def test_the_child_analyses_a_clip_as_this_process_does_at_a_lower_priority(medi
     assert (apart.info, apart.frames_analyzed) == (here.info, here.frames_analyzed)
     assert annotated.stat().st_size > 10_000
     assert len(niceness) == apart.frames_analyzed
-    assert set(niceness) == {os.getpriority(os.PRIO_PROCESS, 0) + video_process.NICENESS}
+    child_niceness = os.getpriority(os.PRIO_PROCESS, 0) + video_process.NICENESS
+    assert set(niceness) == {child_niceness}
+    # A session of its own, so that where the kernel shares the cores by session first (autogroup) the
+    # child does not spend the server's share; that session's group is as nice as the child.
+    assert sessions - {os.getsid(0)} == sessions and len(sessions) == 1
+    if autogroup.exists():
+        ours = autogroup.read_text().split()
+        assert len(groups) == 1 and groups != {tuple(ours)}
+        assert groups.pop()[-1] == str(child_niceness)
     assert children[0].returncode == 0
 
 
