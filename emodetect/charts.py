@@ -137,7 +137,7 @@ def live_emotions(window: pd.DataFrame, window_s: float) -> go.Figure:
                         line={"color": rgb(COLORS[emotion]), "width": 2}, connectgaps=False,
                         hovertemplate=emotion + " %{y:.0%} at %{x:.1f} s<extra></extra>")
     fig.update_layout(height=320, margin={**_MARGIN, "t": 10}, legend={"orientation": "h", "y": -0.25},
-                      uirevision="live")  # keep zoom and hidden lines across the half-second refreshes
+                      uirevision="live")  # keep zoom and hidden lines across the refreshes
     fig.update_xaxes(title="seconds ago", range=[-window_s, 0])
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig

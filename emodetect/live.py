@@ -3,7 +3,7 @@
 streamlit-webrtc calls the page's frame callback on a worker thread, where
 `st.*` calls do not work. The callback therefore only has a `FrameAnalyser`
 draw on the frame and `offer`s one small `LiveRecord` to a bounded `queue.Queue`; the page drains
-that queue into a `LiveStats` every half second and charts the last 30 s.
+that queue into a `LiveStats` every `REFRESH_S` and charts the last 30 s.
 Nothing in the callback waits: a full queue drops the record, and with
 `async_processing=True` streamlit-webrtc itself skips the frames that arrive
 while the callback is busy, so the picture never falls behind the camera.
@@ -61,7 +61,10 @@ ICE_SERVERS_SECRET = "ice_servers"
 WINDOW_S = 30.0  # seconds of history on the live chart
 FPS_WINDOW_S = 5.0  # the FPS figure counts the frames processed in this many recent seconds
 ANALYSIS_NICENESS = 5  # added to a webcam's analysis thread: the server's network loop comes first
-QUEUE_SIZE = 256  # records; the page drains ~15 per half second at 30 fps, so this fills only if it stops reading
+# The panel's refresh. Each one builds a Plotly figure in Python (~40 ms holding the GIL): at twice a second,
+# four viewers' panels held the GIL a third of the time and the event loop carrying every stream waited on it.
+REFRESH_S = 1.0
+QUEUE_SIZE = 256  # records; the page drains ~15 per refresh at 15 fps, so this fills only if it stops reading
 
 
 @dataclass(frozen=True)
@@ -210,7 +213,7 @@ class LiveStats:
 
         Columns: `seconds` (≤ 0, relative to `now`), `faces`, `label` (largest face, "" without one)
         and the largest face's probability of each emotion (NaN without a face, so charts show a gap).
-        `max_rows` keeps every k-th frame (always the latest) so a chart redrawn twice a second stays light.
+        `max_rows` keeps every k-th frame (always the latest) so a chart redrawn every refresh stays light.
         """
         end = self._end(now)
         kept = [r for r in self._records if end - self.window_s <= r.time <= end]

@@ -2,7 +2,7 @@
 
 The browser streams its camera to this server. `callback` runs on a WebRTC worker thread, draws
 on each frame it gets and hands a small record to the page through a queue; the page reads the
-queue twice a second to update the chart. ICE servers: see `emodetect.live`.
+queue once a second (`live.REFRESH_S`) to update the chart. ICE servers: see `emodetect.live`.
 """
 
 import queue
@@ -14,7 +14,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from emodetect import app_support, charts, consent, live
 
-CHART_POINTS = 300  # per line: 30 s at 10 fps; more only makes each half-second refresh heavier
+CHART_POINTS = 150  # per line: 30 s at 5 fps; more only makes each refresh heavier
 
 app_support.setup_page("Webcam")
 st.title("Live emotions from your webcam")
@@ -76,7 +76,7 @@ if playing and not st.session_state.webcam_playing:  # a new stream: start the c
 st.session_state.webcam_playing = playing
 
 
-@st.fragment(run_every=0.5 if playing else None)
+@st.fragment(run_every=live.REFRESH_S if playing else None)
 def live_panel() -> None:
     """The numbers and the chart, refreshed from the queue without rerunning the page (or the video)."""
     stats.drain(records)

@@ -47,7 +47,7 @@ PLOTLY_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(g => 
     type: t.type, name: t.name || '',
     y: Array.from(t.y || []).filter(v => typeof v === 'string' || Number.isFinite(v)).length})))"""
 
-# Every st.metric on the page as {label: value}, read in one go (the webcam panel changes twice a second).
+# Every st.metric on the page as {label: value}, read in one go (the webcam panel changes every second).
 METRICS_JS = """() => Object.fromEntries([...document.querySelectorAll('[data-testid="stMetric"]')].map(m => [
     m.querySelector('[data-testid="stMetricLabel"]').innerText.trim(),
     m.querySelector('[data-testid="stMetricValue"]').innerText.trim()]))"""
@@ -260,7 +260,7 @@ def wait_for_live_face(page: Any) -> dict[str, str]:
 
 
 def wait_for_live_chart(page: Any) -> list[dict]:
-    """One snapshot of the webcam's live chart once it has data (the fragment redraws it twice a second)."""
+    """One snapshot of the webcam's live chart once it has data (the fragment redraws it every second)."""
     return page.wait_for_function(f"() => ({PLOTLY_JS})().find(c => c.some(t => t.y > 0))").json_value()
 
 
