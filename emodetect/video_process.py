@@ -3,7 +3,7 @@
 In the server's process an analysis's threads hold Python's GIL most of the time, and every other
 thread waits for it at each switch: the asyncio loop that carries the webcam streams fell up to 0.8 s
 behind with one analysis running, until the browsers' WebRTC checks went unanswered and streams ended
-(docs/benchmarks.md, "Why the streams end"). A child process shares no GIL, and its lower priority
+(docs/benchmarks.md, "Many visitors at once"). A child process shares no GIL, and its lower priority
 (`NICENESS`, in a session of its own: `_lower_priority`) gives the live streams the cores first; the
 analysis takes what is left. If the server dies, the child's next progress line fails and it ends.
 
