@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from emodetect.draw import annotate
+from emodetect.faces import FaceFollower
 from emodetect.labels import EMOTIONS
 from emodetect.video import Tracker, smoothed
 
@@ -94,6 +95,7 @@ class FrameAnalyser:
 
     def __init__(self, detector: EmotionDetector, smoothing_s: float = Tracker.smoothing_s):
         self.detector = detector
+        self.follower = FaceFollower(detector.find_faces)  # whole-frame scans 4 times a second, as video
         self.tracker = Tracker(smoothing_s=smoothing_s)
 
     @property
@@ -106,7 +108,7 @@ class FrameAnalyser:
 
     def __call__(self, image: np.ndarray, time_s: float) -> list[FaceResult]:
         """Draw on `image` (RGB, in place) and return its faces, largest first, with smoothed probabilities."""
-        faces = self.detector.detect(image)
+        faces = self.detector.classify(image, self.follower(image, time_s))
         shown = smoothed(faces, self.tracker.update(time_s, faces))
         annotate(image, shown, copy=False)
         return shown

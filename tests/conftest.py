@@ -18,6 +18,7 @@ from tests import browser_support  # noqa: E402
 
 FER_DIR = default_data_dir()
 MEDIA_DIR = PROJECT_DIR.parent / "shared" / "data" / "media"
+WILD_DIR = PROJECT_DIR.parent / "shared" / "data" / "wild"  # evaluation only, never trained on
 
 
 def _require(path: Path) -> Path:
@@ -60,6 +61,11 @@ def fer_dir() -> Path:
 @pytest.fixture(scope="session")
 def media_dir() -> Path:
     return _require(MEDIA_DIR)
+
+
+@pytest.fixture(scope="session")
+def wild_dir() -> Path:
+    return _require(WILD_DIR)
 
 
 @pytest.fixture(scope="session")
