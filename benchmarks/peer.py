@@ -13,7 +13,9 @@ Our benchmark scripts call `run_peer` and print fer's numbers beside ours:
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -26,7 +28,9 @@ class PeerError(RuntimeError):
 
 def ensure_env() -> Path:
     """Build the peer venv if it is missing (a no-op in milliseconds once built); returns its python."""
-    done = subprocess.run(["bash", str(HERE / "peer_env.sh")], capture_output=True, text=True)
+    # built on this interpreter (the project's .venv when run from it), which holds TensorFlow
+    env = {**os.environ, "PEER_BASE_PYTHON": os.environ.get("PEER_BASE_PYTHON", sys.executable)}
+    done = subprocess.run(["bash", str(HERE / "peer_env.sh")], capture_output=True, text=True, env=env)
     if done.returncode:
         raise PeerError(f"peer_env.sh failed ({done.returncode}):\n{done.stdout}{done.stderr}")
     return VENV_PYTHON

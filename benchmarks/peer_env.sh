@@ -35,6 +35,11 @@ flock 9
 
 echo "peer_env: building $venv (fer $FER_VERSION, opencv-contrib $OPENCV_CONTRIB_VERSION)" >&2
 "$python" -m venv --system-site-packages "$venv"
+# When the base python is itself a virtualenv (the project's .venv), a venv made from it sees only the
+# interpreter's own site-packages, not the .venv's: a .pth adds the base's site-packages after the
+# peer venv's own, so its cv2 still wins.
+"$python" -c "import site; print('\n'.join(site.getsitepackages()))" \
+    > "$("$venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/base-python.pth"
 pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore)
 "${pip[@]}" --no-deps "fer==$FER_VERSION" "opencv-contrib-python-headless==$OPENCV_CONTRIB_VERSION"
 # What fer/fer.py and fer/utils.py import besides cv2/numpy/tensorflow; usually already

@@ -57,7 +57,7 @@ def realtime(det: EmotionDetector, duration: float, runs: int = 3) -> dict:
 
 def stages(det: EmotionDetector) -> dict:
     """Each stage alone over the clip's frames, ms per frame. Detection twice: analysis follows faces
-    found by a whole-frame scan every 0.2 s (`faces.FaceFollower`); scanning every frame is beside it."""
+    found by a whole-frame scan every 0.25 s (`faces.FaceFollower`); scanning every frame is beside it."""
     t = time.perf_counter()
     timed = list(iter_frames(VIDEO))
     decode = time.perf_counter() - t
