@@ -12,7 +12,9 @@ TensorFlow (only training, export and evaluation do).
 
 from emodetect.labels import EMOTIONS, VALENCES
 
-__all__ = ["EMOTIONS", "VALENCES", "EmotionClassifier", "EmotionDetector"]
+__version__ = "0.2.0"  # the one place: pyproject.toml reads it, CHANGELOG.md has its entry
+
+__all__ = ["EMOTIONS", "VALENCES", "EmotionClassifier", "EmotionDetector", "__version__"]
 
 
 def __getattr__(name: str):

@@ -6,7 +6,10 @@ import os
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-MODELS_DIR = PROJECT_DIR / "models"
+# Installed from a wheel, the shipped model lies inside the package (emodetect/shipped, pyproject.toml);
+# in a checkout it is the project's models/.
+INSTALLED_MODELS = Path(__file__).resolve().parent / "shipped"
+MODELS_DIR = INSTALLED_MODELS if INSTALLED_MODELS.is_dir() else PROJECT_DIR / "models"
 # The trained Keras model (training, export and evaluation read it) and what inference runs: the same
 # model converted to LiteRT with int8 weights by `python -m emodetect export` (see classifier.keras_to_lite).
 KERAS_MODEL = MODELS_DIR / "emodetect.keras"

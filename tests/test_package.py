@@ -1,0 +1,89 @@
+"""The installable package: a wheel built from the checkout, installed into a fresh virtual environment
+outside it, finds faces with the model it carries and reads nothing from the checkout.
+
+The fresh environment reuses the packages already installed (a .pth names this interpreter's
+site-packages, after its own), so the test takes seconds: the wheel itself is installed with --no-deps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import site
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from emodetect import __version__
+from emodetect.paths import PROJECT_DIR
+
+SHIPPED = ("emodetect/shipped/emodetect.tflite", "emodetect/shipped/model_card.json",
+           "emodetect/shipped/training.json")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    # setuptools builds in the checkout's build/ and never removes what a later version dropped from it
+    shutil.rmtree(PROJECT_DIR / "build", ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(PROJECT_DIR), "--no-deps", "--no-build-isolation",
+                    "--quiet", "--disable-pip-version-check", "-w", str(out)], check=True, capture_output=True)
+    (built,) = out.glob("emodetect-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory) -> Path:
+    """The python of a fresh venv with the wheel installed."""
+    env_dir = tmp_path_factory.mktemp("venv") / "env"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    python = env_dir / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    Path(purelib, "reuse-installed.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet",
+                    "--disable-pip-version-check", str(wheel)], check=True, capture_output=True)
+    return python
+
+
+def _outside(tmp_path: Path) -> dict:
+    """An environment with nothing pointing at the checkout."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"HOME": str(tmp_path)}
+
+
+def test_the_wheel_carries_the_model_and_its_version(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    assert set(SHIPPED) <= set(names)
+    assert wheel.name.startswith(f"emodetect-{__version__}-")
+    assert not [n for n in names if n.startswith(("tests/", "pages/", "benchmarks/", "runs/"))]
+
+
+def test_the_installed_command_finds_six_faces_from_another_folder(installed, media_dir, tmp_path):
+    command = installed.parent / "emodetect"
+    done = subprocess.run([str(command), "image", str(media_dir / "group_selfie.jpg"), "--json"], cwd=tmp_path,
+                          env=_outside(tmp_path), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["faces"]) == 6
+
+
+def test_the_readme_api_runs_on_the_installed_package_alone(installed, media_dir, tmp_path):
+    script = f"""
+import emodetect, emodetect.paths
+from emodetect import EMOTIONS, EmotionClassifier, EmotionDetector
+from emodetect.imageio import read_image
+checkout = {str(PROJECT_DIR)!r}
+assert not emodetect.__file__.startswith(checkout), emodetect.__file__
+assert not str(emodetect.paths.LITE_MODEL).startswith(checkout), emodetect.paths.LITE_MODEL
+faces = EmotionDetector.load().detect(read_image({str(media_dir / 'smiling_man.jpg')!r}))
+probs = EmotionClassifier.load().predict([faces[0].crop])
+print(len(faces), faces[0].label, probs.shape, emodetect.__version__)
+"""
+    done = subprocess.run([str(installed), "-c", script], cwd=tmp_path, env=_outside(tmp_path), capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "happy", "(1,", "7)", __version__]
