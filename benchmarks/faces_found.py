@@ -35,8 +35,8 @@ import numpy as np
 from benchmarks.peer import run_peer
 from emodetect import faces as face_detection
 from emodetect.detector import EmotionDetector
+from emodetect.evaluate import MIN_CLASS_PHOTOS, accuracy_and_macro_recall, wild_photos
 from emodetect.imageio import read_image
-from emodetect.labels import EMOTIONS
 from emodetect.paths import PROJECT_DIR
 from emodetect.video import iter_frames
 
@@ -44,7 +44,6 @@ SHARED = PROJECT_DIR.parent / "shared" / "data"
 MEDIA = SHARED / "media"
 WILD = SHARED / "wild"
 DOORS = ("photo", "video", "webcam")
-MIN_CLASS_IMAGES = 20  # classes with fewer wild images (fear: 16) are left out of the macro recall
 
 
 # --- the variants -------------------------------------------------------------------------------------------
@@ -126,7 +125,7 @@ def corpus_no_face_pictures() -> dict[str, np.ndarray]:
 
 
 def wild_set() -> list[tuple[str, np.ndarray, str]]:
-    return [(path.stem, read_image(path), path.parent.name) for path in sorted(WILD.glob("*/*")) if path.is_file()]
+    return [(path.stem, read_image(path), label) for path, label in wild_photos(WILD)]
 
 
 def fer2013_close_ups(limit: int | None) -> list[np.ndarray]:
@@ -159,12 +158,6 @@ def fer_faces(pictures: dict[str, np.ndarray]) -> dict[str, dict]:
         for key, image in pictures.items():
             cv2.imwrite(str(Path(tmp) / f"{key}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         return run_peer(["faces", "--folder", tmp])["images"]
-
-
-def accuracy_and_macro_recall(predicted: list[str | None], truth: list[str]) -> tuple[float, float]:
-    predicted, truth = np.array(predicted, dtype=object), np.array(truth, dtype=object)
-    recalls = [np.mean(predicted[truth == c] == c) for c in EMOTIONS if (truth == c).sum() >= MIN_CLASS_IMAGES]
-    return float(np.mean(predicted == truth)), float(np.mean(recalls))
 
 
 def eyes_turned(face: face_detection.Face) -> bool:
@@ -248,7 +241,7 @@ def main() -> None:
     ours = [r[0].label if (r := detectors["photo"].detect(image)) else None for image in wild_images]
     theirs = [fer[f"wild-{i}"]["label"] for i in range(len(wild))]
     print(f"\nEnd to end on the wild set ({len(wild)} photos; the largest face's label, a missed face wrong; "
-          f"macro recall over the classes with ≥ {MIN_CLASS_IMAGES} images)\n")
+          f"macro recall over the classes with ≥ {MIN_CLASS_PHOTOS} images)\n")
     print("| pipeline | accuracy | macro recall |")
     print("|---|---|---|")
     for name, predicted in (("emodetect photo door", ours), ("fer", theirs)):

@@ -35,7 +35,7 @@ from emodetect.data import (
     votes_text,
 )
 from emodetect.imageio import read_image
-from emodetect.labels import EMOTIONS
+from emodetect.labels import DEFAULT_READING, EMOTIONS, READINGS
 from emodetect.limits import (
     DEFAULT_MAX_ANALYSES,
     DEFAULT_WEBCAM_FPS,
@@ -44,7 +44,7 @@ from emodetect.limits import (
     MAX_WEBCAM_FPS,
     duration_text,
 )
-from emodetect.paths import FERPLUS_VOTES, LITE_MODEL, MODEL_CARD, default_data_dir
+from emodetect.paths import FERPLUS_VOTES, MODEL_CARD, default_data_dir
 from emodetect.slots import AnalysisSlots
 
 if TYPE_CHECKING:
@@ -174,32 +174,93 @@ def smoothing_slider(where: DeltaGenerator) -> float:
 
 
 def model_card() -> dict:
-    """The shipped model card (`models/model_card.json`), the only source of numbers about the model.
+    """The shipped model card (`models/model_card.json`), the only source of numbers about the models.
 
     Read with `json` alone: `evaluate.load_model_card` would import scikit-learn.
     """
     return json.loads(MODEL_CARD.read_text())
 
 
-def door_caption(door: str) -> str:
-    """Which classifier configuration this page (the door `door` of `detector.DOOR_VIEWS`) runs, and how it
-    scores, from the model card: "Each face classified four ways (…): 71.1% right on FER-2013's PrivateTest,
-    80.2% against the FER+ annotators."""
-    card = model_card()
-    config = card["doors"][door]
-    ferplus = config.get("ferplus_accuracy")
-    return (f"{card['tta_views'][config['views']].capitalize()} on this page: "
-            f"{config['accuracy']['PrivateTest']:.1%} right on FER-2013's PrivateTest"
-            + (f", {ferplus['PrivateTest']:.1%} against the FER+ annotators' majority" if ferplus else "")
-            + " (model card).")
+def reading_card(labels: str = DEFAULT_READING) -> dict:
+    """The model card's part for the reading `labels` (`labels.READINGS`)."""
+    return model_card()["readings"][labels]
+
+
+READING_NAMES = {"ferplus": "Most people's reading", "fer2013": "FER-2013's label"}
+
+
+def reading_picker(where: DeltaGenerator, key: str) -> str:
+    """The one-click choice of reading on a page (the Image and Video pages, the explorer), starting at
+    `labels.DEFAULT_READING`, each option said in plain words; returns its `labels.READINGS` key."""
+    choice = where.segmented_control(
+        "Reading", list(READINGS), default=DEFAULT_READING, key=key, format_func=READING_NAMES.get,
+        help=" ".join(f"{READING_NAMES[r]}: {meaning}." for r, meaning in READINGS.items())
+        + " Each is a model trained for that truth.")
+    return choice or DEFAULT_READING  # a click on the chosen option clears it: keep a reading
+
+
+def door_caption(door: str, labels: str = DEFAULT_READING) -> str:
+    """Which classifier configuration this page (the door `door` of `detector.DOOR_VIEWS`) runs in the reading
+    `labels`, and how it scores, from the model card: "Most people's reading (what most of 10 people would
+    say), each face classified four ways (…): 82.1% of PrivateTest faces as most FER+ annotators chose them,
+    62.0% as FER-2013 labels them; 69.2% of real photos right."""
+    card, reading = model_card(), reading_card(labels)
+    config = reading["doors"][door]
+    on_votes = (f"{config['ferplus_accuracy']['PrivateTest']:.1%} of PrivateTest faces as most FER+ annotators "
+                "chose them")
+    on_labels = f"{config['accuracy']['PrivateTest']:.1%} as FER-2013 labels them"
+    scores = f"{on_votes}, {on_labels}" if labels == "ferplus" else f"{on_labels}, {on_votes}"
+    return (f"{READING_NAMES[labels]} ({reading['meaning']}), {card['tta_views'][config['views']]}: {scores}; "
+            f"{reading['wild'][door]['accuracy']:.1%} of real photos right (model card).")
+
+
+DOORS_TABLE_COLUMNS = {
+    name: st.column_config.NumberColumn(name, format="percent", help=about) for name, about in (
+        ("FER+ PrivateTest", "Share of PrivateTest faces given the emotion most of their 10 FER+ annotators chose."),
+        ("FER-2013 PrivateTest", "Share of PrivateTest faces given their FER-2013 label."),
+        ("Real photos: face found", "Share of the labelled real photos in which the door finds a face."),
+        ("Real photos: right", "Share of the real photos whose largest face gets the photo's label (a miss is "
+                               "wrong)."),
+        ("Real photos: macro recall", "The share right in each emotion, averaged over emotions: rare ones count as "
+                                      "much as happy."))
+}
+
+
+def doors_table(card: dict) -> pd.DataFrame:
+    """Every door's scores in both readings against both truths and on the real photos, from the card."""
+    rows = []
+    for labels, reading in card["readings"].items():
+        for door, config in reading["doors"].items():
+            wild = reading["wild"][door]
+            rows.append({"Reading": READING_NAMES[labels], "Door": door.capitalize(), "Views": config["views"],
+                         "FER+ PrivateTest": config["ferplus_accuracy"]["PrivateTest"],
+                         "FER-2013 PrivateTest": config["accuracy"]["PrivateTest"],
+                         "Real photos: face found": wild["faces_found"], "Real photos: right": wild["accuracy"],
+                         "Real photos: macro recall": wild["macro_recall"]})
+    return pd.DataFrame(rows)
+
+
+def doors_table_caption(card: dict) -> str:
+    """What `doors_table`'s columns count, and why the default reading is the default."""
+    default = card["default_reading"]
+    other = next(r for r in card["readings"] if r != default)
+    recall = {r: card["readings"][r]["wild"]["photo"]["macro_recall"] for r in (default, other)}
+    reading = card["readings"][default]
+    return (f"FER+: the {reading['ferplus']['faces']['PrivateTest']:,} PrivateTest faces whose 10 annotators "
+            f"mostly chose one of the seven emotions; FER-2013: all "
+            f"{sum(card['class_counts']['PrivateTest'].values()):,}. Real photos: {card['wild_photos']['photos']:,} "
+            f"labelled photos of real people, never trained on; macro recall over "
+            f"{', '.join(card['wild_photos']['macro_recall_over'])}. The app starts in "
+            f"{READING_NAMES[default].lower()}: its macro recall on the real photos through the photo door is "
+            f"{recall[default]:.1%}, against {recall[other]:.1%} for {READING_NAMES[other].lower()}.")
 
 
 @st.cache_resource(show_spinner="Loading the emotion model…")
-def detector() -> EmotionDetector:
-    """One detector per server process, shared by all pages and sessions (it is thread-safe)."""
+def detector(labels: str = DEFAULT_READING) -> EmotionDetector:
+    """One photo detector per reading and server process, shared by all pages and sessions (it is thread-safe)."""
     from emodetect.detector import EmotionDetector
 
-    return EmotionDetector.load()
+    return EmotionDetector.load(labels=labels)
 
 
 @st.cache_resource(show_spinner="Loading the emotion model…")
@@ -246,13 +307,13 @@ def rtc_configuration() -> dict:
 
 
 @st.cache_data(max_entries=16, show_spinner="Finding faces…")
-def detect_image(data: bytes, name: str) -> tuple[np.ndarray, list[FaceResult]]:
-    """Decode a picture and find its faces, once per file: widget changes then cost nothing.
+def detect_image(data: bytes, name: str, labels: str = DEFAULT_READING) -> tuple[np.ndarray, list[FaceResult]]:
+    """Decode a picture and find its faces, once per file and reading: widget changes then cost nothing.
 
     Raises `InputError` (one sentence naming `name`) for anything that is not a usable image.
     """
     image = read_image(data, name=name)
-    return image, detector().detect(image)
+    return image, detector(labels).detect(image)
 
 
 def faces_found(count: int) -> str:
@@ -283,11 +344,11 @@ def to_png(image: np.ndarray) -> bytes:
     return encoded.tobytes()
 
 
-def results_json(name: str, image: np.ndarray, faces: Sequence[FaceResult]) -> str:
+def results_json(name: str, image: np.ndarray, faces: Sequence[FaceResult], labels: str) -> str:
     """The detections of one picture as JSON text, the same document as `python -m emodetect image --json`."""
     from emodetect.detector import results_document
 
-    return json.dumps(results_document(name, image, faces), indent=2)
+    return json.dumps(results_document(name, image, faces, labels), indent=2)
 
 
 # Datasets are cached as resources, not as data: `cache_data` would copy their ~80 MB of images on
@@ -316,12 +377,14 @@ def uploaded_dataset(key: str, name: str, _data: bytes) -> dict[str, Split]:
 
 
 @st.cache_data(max_entries=8, show_spinner="Classifying every face of the split…")
-def split_probs(key: str, split: str, _splits: dict[str, Split]) -> np.ndarray:
-    """N×7 probabilities for one split of the dataset cached under `key` (a `data_roots` label or an
-    `upload_key`), with the views the model was exported for: as the card's headline numbers score it."""
+def split_probs(key: str, split: str, labels: str, _splits: dict[str, Split]) -> np.ndarray:
+    """N×7 probabilities in the reading `labels` for one split of the dataset cached under `key` (a `data_roots`
+    label or an `upload_key`), with the views the model was exported for: as the card's headline numbers
+    score it."""
     from emodetect.classifier import recorded_views
+    from emodetect.paths import lite_model
 
-    return detector().classifier.with_views(recorded_views(LITE_MODEL)).predict(_splits[split].images)
+    return detector(labels).classifier.with_views(recorded_views(lite_model(labels))).predict(_splits[split].images)
 
 
 def confident_mistakes(probs: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
@@ -331,15 +394,16 @@ def confident_mistakes(probs: np.ndarray, labels: np.ndarray, count: int) -> np.
 
 
 @st.cache_data(max_entries=512, show_spinner="Working out what the model looked at…")
-def relevance_overlay(crop: np.ndarray, emotion: str) -> np.ndarray:
-    """The uint8 48×48 `crop` tinted by its occlusion map for `emotion` (`explain.occlusion` on the app's
-    networks, the face seen once as cropped, the blurred face as baseline): one model call per face,
+def relevance_overlay(crop: np.ndarray, emotion: str, labels: str = DEFAULT_READING) -> np.ndarray:
+    """The uint8 48×48 `crop` tinted by its occlusion map for `emotion` (`explain.occlusion` on the networks of
+    the reading `labels`, the face seen once as cropped, the blurred face as baseline): one model call per face,
     cached per face and emotion, so switching one face's emotion recomputes that face alone."""
     from emodetect import draw
     from emodetect.explain import occlusion
     from emodetect.preprocess import to_input
 
-    one_view = detector().classifier.with_views("plain").predict_inputs  # the face as cropped: what occlusion covers
+    # The face as cropped: what occlusion covers.
+    one_view = detector(labels).classifier.with_views("plain").predict_inputs
     relevance = occlusion(to_input(crop[None]), one_view, target=EMOTIONS.index(emotion))
     return draw.relevance_overlay(crop, relevance[0])
 
@@ -394,7 +458,8 @@ VIDEO_MAX_FACES = MAX_FACES  # what `analyse_clip` analyses per frame
 
 
 def analyse_clip(name: str, smoothing_s: float, data: bytes | None = None, path: Path | None = None,
-                 fps: float | None = None, progress: Progress | None = None) -> VideoResult:
+                 fps: float | None = None, progress: Progress | None = None,
+                 labels: str = DEFAULT_READING) -> VideoResult:
     """Analyse an uploaded clip (`data`) or a file on disk (`path`) in a process of its own
     (`emodetect.video_process`: the webcam streams of this server keep their share of the cores).
 
@@ -414,13 +479,15 @@ def analyse_clip(name: str, smoothing_s: float, data: bytes | None = None, path:
             path.write_bytes(data)
         annotated = folder / "annotated.mp4"
         analysis = analyze_video_apart(path, fps=fps, smoothing_s=smoothing_s, annotated_path=annotated,
-                                       progress=progress, max_seconds=MAX_VIDEO_SECONDS, max_faces=VIDEO_MAX_FACES)
+                                       progress=progress, max_seconds=MAX_VIDEO_SECONDS, max_faces=VIDEO_MAX_FACES,
+                                       labels=labels)
         csv = analysis.csv_text()
         mp4 = annotated.read_bytes() if annotated.is_file() else b""
     sampling = "every frame" if fps is None else f"{fps:g} frames per second"
     smoothing = f"smoothing {smoothing_s:g} s" if smoothing_s > 0 else "no smoothing"
-    return VideoResult(name, f"{sampling}, {smoothing}", dataclasses.replace(analysis, annotated_path=None), csv, mp4,
-                       VIDEO_MAX_FACES)
+    reading = READING_NAMES[labels].lower()
+    return VideoResult(name, f"{sampling}, {smoothing}, {reading}", dataclasses.replace(analysis, annotated_path=None),
+                       csv, mp4, VIDEO_MAX_FACES)
 
 
 def progress_text(done: int, total: int, elapsed: float) -> str:

@@ -77,27 +77,31 @@ class Settings:
     model: str  # the model file, read on the driver only (its bytes travel with the tasks)
     model_sha256: str
     views: str  # the model's recorded test-time views, resolved on the driver (workers may lack models/)
+    labels: str  # the model's reading (`labels.READINGS`), resolved on the driver too
     every: int = 1
     fps: float | None = None
     smoothing_s: float = 0.5
 
     @classmethod
     def make(cls, root: str | os.PathLike, model: str | os.PathLike | None = None, every: int = 1,
-             fps: float | None = None, smoothing_s: float | None = None) -> Settings:
-        """Settings for the model at `model` (default: the shipped one), with the `video` command's defaults."""
-        from emodetect.classifier import recorded_views
-        from emodetect.paths import LITE_MODEL
+             fps: float | None = None, smoothing_s: float | None = None, labels: str | None = None) -> Settings:
+        """Settings for the model at `model` (default: the shipped one of the reading `labels`, by default
+        `labels.DEFAULT_READING`), with the `video` command's defaults."""
+        from emodetect.classifier import model_path_for, recorded_labels, recorded_views
         from emodetect.video import Tracker
 
         if every < 1:
             raise InputError("--every must be 1 or more")
         if fps is not None and fps <= 0:
             raise InputError("--fps must be more than 0")
-        model = Path(model) if model is not None else LITE_MODEL
+        try:
+            model = model_path_for(model, labels)
+        except ValueError as e:
+            raise InputError(str(e)) from None
         if not model.is_file():
             raise InputError(f"{model} is not a model file")
-        return cls(str(Path(root).resolve()), str(model.resolve()), _sha256(model), recorded_views(model), every, fps,
-                   Tracker.smoothing_s if smoothing_s is None else smoothing_s)
+        return cls(str(Path(root).resolve()), str(model.resolve()), _sha256(model), recorded_views(model),
+                   recorded_labels(model), every, fps, Tracker.smoothing_s if smoothing_s is None else smoothing_s)
 
     def analysis(self) -> dict:
         """The fields that change a result (not where the input or the model file lives: the model's hash does)."""
@@ -213,14 +217,14 @@ def plan_units(root: Path, sources: Sequence[str], settings: Settings) -> list[U
 # --- one unit, anywhere --------------------------------------------------------------------------------------
 
 @functools.cache
-def _detector(model: bytes, views: str, preset: str):
+def _detector(model: bytes, views: str, labels: str, preset: str):
     """One detector per worker process, model and preset (never pickled, never a module global)."""
     from emodetect.classifier import EmotionClassifier
     from emodetect.detector import EmotionDetector, door_views
     from emodetect.faces import FaceDetector
     from emodetect.litert import LiteModel
 
-    return EmotionDetector(EmotionClassifier(LiteModel(model), door_views(preset, views)), FaceDetector(preset))
+    return EmotionDetector(EmotionClassifier(LiteModel(model), door_views(preset, views), labels), FaceDetector(preset))
 
 
 def analyse_one(unit: Unit, settings: Settings, model: bytes) -> UnitResult:
@@ -246,7 +250,7 @@ def analyse_one(unit: Unit, settings: Settings, model: bytes) -> UnitResult:
 def _analyse_clip(path: Path, settings: Settings, model: bytes, result: UnitResult) -> None:
     from emodetect.video import analyze_video
 
-    analysis = analyze_video(path, _detector(model, settings.views, "video"), every=settings.every,
+    analysis = analyze_video(path, _detector(model, settings.views, settings.labels, "video"), every=settings.every,
                              fps=settings.fps, smoothing_s=settings.smoothing_s)
     result.media_s = round(analysis.info.duration_s, 4)
     result.timeline_csv = analysis.csv_text()
@@ -266,7 +270,8 @@ def _analyse_photo(path: Path, settings: Settings, model: bytes, result: UnitRes
     from emodetect.imageio import read_image
 
     image = read_image(path)
-    document = results_document(result.source, image, _detector(model, settings.views, "photo").detect(image))
+    detector = _detector(model, settings.views, settings.labels, "photo")
+    document = results_document(result.source, image, detector.detect(image), settings.labels)
     for i, face in enumerate(document["faces"], start=1):
         x, y, w, h = face["box"]
         row = {"file": result.source, "width": document["width"], "height": document["height"], "face": i,
@@ -551,7 +556,9 @@ def _check_same_settings(out_dir: Path, settings: Settings, force: bool) -> None
         return
     changed = [f"{k} {earlier.get(k)} → {v}" for k, v in settings.analysis().items() if earlier.get(k) != v]
     if changed and not force:
-        what = "another model" if "model_sha256" in [c.split()[0] for c in changed] else ", ".join(changed)
+        keys = [c.split()[0] for c in changed]
+        what = (f"another reading, {earlier.get('labels', 'fer2013')} → {settings.labels}" if "labels" in keys
+                else "another model" if "model_sha256" in keys else ", ".join(changed))
         raise InputError(f"{out_dir} holds results made with other settings ({what}); use --force to redo them "
                          "with these, or choose another --out")
 

@@ -1,9 +1,9 @@
-"""`EmotionClassifier`: the shipped model behind one small, fast, thread-safe API.
+"""`EmotionClassifier`: the shipped models behind one small, fast, thread-safe API.
 
-The app runs `models/emodetect.tflite`, the trained Keras model (`models/emodetect.keras`) converted by
-`keras_to_lite` with dynamic-range quantization (int8 weights): several times faster than through Keras on this
-2-core CPU at the same accuracy (docs/model.md, "Inference"; the model card measures the
-converted model), and finding and classifying faces never imports TensorFlow.
+Each reading of a face (`labels.READINGS`) has its model, `models/<reading>/emodetect.tflite`: trained Keras
+networks converted by `keras_to_lite` with dynamic-range quantization (int8 weights), several times faster than
+through Keras on this 2-core CPU at the same accuracy (docs/model.md, "Inference"; the model card measures
+the converted models), so finding and classifying faces never imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from emodetect.labels import EMOTIONS
+from emodetect.labels import DEFAULT_READING, EMOTIONS, check_reading
 from emodetect.litert import LiteModel
-from emodetect.paths import LITE_MODEL
+from emodetect.paths import lite_model
 from emodetect.preprocess import closer, mirrored, to_input
 
 # Test-time augmentation: the views of each face, besides the face itself, whose probabilities are
@@ -62,39 +62,62 @@ def keras_to_lite(path: str | os.PathLike) -> bytes:
         return converter.convert()
 
 
+def _record(model_path: str | os.PathLike) -> dict:
+    """The training.json `export` wrote beside the model at `model_path` ({} if none)."""
+    record = Path(model_path).with_name("training.json")
+    return json.loads(record.read_text()) if record.is_file() else {}
+
+
 def recorded_views(model_path: str | os.PathLike) -> str:
     """The set of `TTA_VIEWS` that `export` calibrated the model at `model_path` for, read from the
     training.json beside it: the views the app runs that model with."""
-    record = Path(model_path).with_name("training.json")
-    if not record.is_file():
-        return DEFAULT_VIEWS
-    return json.loads(record.read_text()).get("views", DEFAULT_VIEWS)
+    return _record(model_path).get("views", DEFAULT_VIEWS)
+
+
+def recorded_labels(model_path: str | os.PathLike) -> str:
+    """The reading (`labels.READINGS`) the model at `model_path` was exported for, from the training.json
+    beside it; a model exported before readings existed was trained and calibrated on FER-2013's labels."""
+    return _record(model_path).get("labels", "fer2013")
+
+
+def model_path_for(path: str | os.PathLike | None, labels: str | None) -> Path:
+    """The model file to run: `path`, whose recorded reading must then be `labels` (when given), or the
+    shipped model of the reading `labels` (by default `labels.DEFAULT_READING`)."""
+    if path is None:
+        return lite_model(check_reading(labels or DEFAULT_READING))
+    path = Path(path)
+    if labels is not None and recorded_labels(path) != check_reading(labels):
+        raise ValueError(f"{path.name} gives the {recorded_labels(path)} reading, not {labels}")
+    return path
 
 
 class EmotionClassifier:
-    """Seven-emotion probabilities for face crops. Safe to share across threads."""
+    """Seven-emotion probabilities for face crops, in one reading (`labels`). Safe to share across threads."""
 
-    def __init__(self, model: LiteModel, tta: str):
+    def __init__(self, model: LiteModel, tta: str, labels: str = DEFAULT_READING):
         if tta not in TTA_VIEWS:
             raise ValueError(f"unknown test-time augmentation {tta!r}; one of {', '.join(TTA_VIEWS)}")
         self.model = model
         self.tta = tta
+        self.labels = check_reading(labels)
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, tta: str | None = None,
-             threads: int = 1) -> EmotionClassifier:
-        """The shipped model, or the one at `path`: a `.tflite` file, or a `.keras` file (converted as
-        `export` does, which needs TensorFlow and ~3 s); run with the views `tta`, by default those
-        recorded for it (`recorded_views`), on `threads` CPU threads per call (`LiteModel`)."""
-        path = Path(path) if path is not None else LITE_MODEL
+             threads: int = 1, labels: str | None = None) -> EmotionClassifier:
+        """The shipped model of the reading `labels` ("ferplus": what most of 10 annotators would say,
+        "fer2013": the dataset's single label; by default `labels.DEFAULT_READING`), or the one at `path`: a
+        `.tflite` file, or a `.keras` file (converted as `export` does, which needs TensorFlow and ~3 s); run
+        with the views `tta`, by default those recorded for it (`recorded_views`), on `threads` CPU threads
+        per call (`LiteModel`)."""
+        path = model_path_for(path, labels)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such model file")
         model = LiteModel(keras_to_lite(path) if path.suffix == ".keras" else path, threads)
-        return cls(model, tta or recorded_views(path))
+        return cls(model, tta or recorded_views(path), recorded_labels(path))
 
     def with_views(self, tta: str) -> EmotionClassifier:
         """The same model (and its interpreters) run with the views `tta`."""
-        return EmotionClassifier(self.model, tta)
+        return EmotionClassifier(self.model, tta, self.labels)
 
     def predict(self, faces: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """N×7 float32 probabilities (`EMOTIONS` order) for a batch of face crops.

@@ -26,10 +26,10 @@ def _image(args: argparse.Namespace) -> int:
     from emodetect.imageio import read_image
 
     image = read_image(args.path)  # fails before the model loads
-    detector = EmotionDetector.load(args.model)
+    detector = EmotionDetector.load(args.model, labels=args.labels)
     results = detector.detect(image)
     if args.json:
-        print(json.dumps(results_document(str(args.path), image, results), indent=2))
+        print(json.dumps(results_document(str(args.path), image, results, detector.labels), indent=2))
     elif not results:
         print("no face found")
     for i, r in enumerate(results if not args.json else []):
@@ -81,7 +81,7 @@ def _video(args: argparse.Namespace) -> int:
     if args.every is not None and args.fps is not None:
         raise InputError("use --every or --fps, not both")
     probe(args.path)  # a file that is not a video fails here, before the model loads
-    detector = EmotionDetector.load(args.model, preset="video")
+    detector = EmotionDetector.load(args.model, preset="video", labels=args.labels)
     analysis = analyze_video(args.path, detector, every=args.every or 1, fps=args.fps,
                              smoothing_s=Tracker.smoothing_s if args.smoothing is None else args.smoothing,
                              annotated_path=args.annotated, progress=_progress_bar)
@@ -146,7 +146,8 @@ def _batch(args: argparse.Namespace) -> int:
         raise InputError("use --every or --fps, not both")
     engine = "ray" if args.ray is not None else "pool" if args.workers is not None else "loop"
     root, _, _ = find_inputs(args.input, exclude=args.out)
-    settings = Settings.make(root, args.model, every=args.every or 1, fps=args.fps, smoothing_s=args.smoothing)
+    settings = Settings.make(root, args.model, every=args.every or 1, fps=args.fps, smoothing_s=args.smoothing,
+                             labels=args.labels)
     bar = _BatchBar(args.quiet)
     try:
         report = analyse_folder(args.input, args.out, settings, engine=engine,
@@ -198,9 +199,11 @@ def _average(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from emodetect.paths import keras_model
     from emodetect.train import export_runs
 
-    print(export_runs(args.run_dir, args.model, args.member, args.data, args.views, args.argv))
+    print(export_runs(args.run_dir, args.model or keras_model(args.labels), args.member, args.data, args.views,
+                      args.argv, args.labels))
     return 0
 
 
@@ -208,29 +211,41 @@ def _evaluate(args: argparse.Namespace) -> int:
     from emodetect.evaluate import build_model_card, public_test_by_views, public_test_lines, write_model_card
 
     if args.public_only:
+        if not args.model:
+            raise InputError("--public-only scores one model: give --model")
         print("\n".join(public_test_lines(public_test_by_views(args.model, args.data))))
         return 0
-    card = build_model_card(args.model, args.data)
+    card = build_model_card(args.data)
     write_model_card(card, args.card)
-    for split, result in card["metrics"].items():
-        scores = ", ".join(f"{tta} {r['accuracy']:.4f} / {r['macro_f1']:.4f}" for tta, r in result.items())
-        print(f"{split} accuracy / macro-F1: {scores}")
-    if "ferplus" in card:
-        for split, result in card["ferplus"]["metrics"].items():
+    for labels, reading in card["readings"].items():
+        print(f"{labels} reading ({reading['meaning']}), {reading['runtime']['file']}:")
+        for split, result in reading["metrics"].items():
+            scores = ", ".join(f"{tta} {r['accuracy']:.4f} / {r['macro_f1']:.4f}" for tta, r in result.items())
+            print(f"  {split} accuracy / macro-F1 against FER-2013's labels: {scores}")
+        for split, result in reading["ferplus"]["metrics"].items():
             scores = ", ".join(f"{tta} {r['accuracy']:.4f}" for tta, r in result.items())
-            print(f"{split} accuracy against the FER+ plurality ({card['ferplus']['faces'][split]} faces): {scores}")
-    for door, config in card["doors"].items():
-        print(f"the {door} door uses {config['views']}: {card['tta_views'][config['views']]}")
+            print(f"  {split} accuracy against the FER+ plurality ({reading['ferplus']['faces'][split]} faces): "
+                  f"{scores}")
+        print(f"  PrivateTest expected calibration error against the {reading['own_truth']}: "
+              f"{reading['calibration']['ece']:.4f}")
+        for door, config in reading["doors"].items():
+            wild = reading["wild"][door]
+            print(f"  the {door} door uses {config['views']}: {card['tta_views'][config['views']]}; wild photos: "
+                  f"faces found {wild['faces_found']:.3f}, accuracy {wild['accuracy']:.4f}, macro recall "
+                  f"{wild['macro_recall']:.4f}")
+    print(f"default reading (higher wild macro recall through the photo door): {card['default_reading']}")
     print(f"wrote {args.card}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     from emodetect.classifier import DEFAULT_VIEWS, TTA_VIEWS
+    from emodetect.labels import DEFAULT_READING, READINGS
     from emodetect.models import ARCHITECTURES, DEFAULT_ARCH, DEFAULT_EPOCHS
-    from emodetect.paths import KERAS_MODEL, LITE_MODEL, MODEL_CARD, default_data_dir
+    from emodetect.paths import MODEL_CARD, default_data_dir
 
     parser = argparse.ArgumentParser(prog="python -m emodetect", description=__doc__)
+    readings_help = "; ".join(f"{labels}, {meaning}" for labels, meaning in READINGS.items())
     commands = parser.add_subparsers(dest="command", required=True)
 
     i = commands.add_parser("image", help="find faces in an image and print their emotions")
@@ -239,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--annotated", metavar="OUT.png", help="save the image with boxes, labels and bars")
     i.add_argument("--explain", metavar="OUT.png",
                    help="save a sheet of every face: its crop and what the model looked at (occlusion map)")
-    i.add_argument("--model", default=str(LITE_MODEL), help="a .tflite or .keras model (default: the shipped one)")
+    i.add_argument("--model", help="a .tflite or .keras model (default: the shipped one of --labels)")
+    i.add_argument("--labels", choices=list(READINGS), help=f"the reading: {readings_help} (default {DEFAULT_READING})")
     i.set_defaults(run=_image)
 
     v = commands.add_parser("video", help="analyse a clip: tracked faces, emotion timeline, annotated MP4")
@@ -250,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--every", type=int, help="analyse every N-th frame")
     v.add_argument("--fps", type=float, help="analyse about F frames per second")
     v.add_argument("--smoothing", type=float, help="smoothing time constant in seconds (0: off; default: the app's)")
-    v.add_argument("--model", default=str(LITE_MODEL), help="a .tflite or .keras model (default: the shipped one)")
+    v.add_argument("--model", help="a .tflite or .keras model (default: the shipped one of --labels)")
+    v.add_argument("--labels", choices=list(READINGS), help=f"the reading: {readings_help} (default {DEFAULT_READING})")
     v.set_defaults(run=_video)
 
     b = commands.add_parser("batch", help="analyse a folder (or CSV list) of clips and photos, here or on Ray",
@@ -261,7 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--every", type=int, help="analyse every N-th frame of each clip")
     b.add_argument("--fps", type=float, help="analyse about F frames per second of each clip")
     b.add_argument("--smoothing", type=float, help="smoothing time constant in seconds (0: off; default: the app's)")
-    b.add_argument("--model", default=str(LITE_MODEL), help="a .tflite or .keras model (default: the shipped one)")
+    b.add_argument("--model", help="a .tflite or .keras model (default: the shipped one of --labels)")
+    b.add_argument("--labels", choices=list(READINGS), help=f"the reading: {readings_help} (default {DEFAULT_READING})")
     b.add_argument("--workers", type=int, help="analyse N files at a time in a local process pool (with --ray: the "
                                                "local Ray's CPUs)")
     b.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
@@ -292,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "label alone, 1: the votes alone); faces without votes keep their label")
     t.add_argument("--init", metavar="MODEL",
                    help="fine-tune: start from the weights of the --arch network in MODEL (a run's best.keras, "
-                        "or an exported model holding one, such as models/emodetect.keras)")
+                        "or an exported model holding one)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--limit", type=int, help="use at most this many images per split (smoke runs)")
     t.add_argument("--resume", action="store_true",
@@ -305,22 +323,26 @@ def build_parser() -> argparse.ArgumentParser:
                                   "the means")
     a.set_defaults(run=_average)
 
-    x = commands.add_parser("export", help="ship a run's best model to models/ (with its training record)")
+    x = commands.add_parser("export", help="ship a run's best model as a reading's model (with its training record)")
+    x.add_argument("--labels", default=DEFAULT_READING, choices=list(READINGS),
+                   help=f"the reading it ships: {readings_help}; it is calibrated against that truth (default "
+                        f"{DEFAULT_READING})")
     x.add_argument("--run-dir", action="append", default=[],
                    help="a finished run; give it several times to ship the runs' ensemble (probabilities averaged)")
     x.add_argument("--member", action="append", default=[], metavar="MODEL.keras",
-                   help="a single network exported before (its training.json beside it), e.g. models/emodetect.keras, "
-                        "to average with the runs")
+                   help="a single network exported before (its training.json beside it), to average with the runs")
     x.add_argument("--views", default=DEFAULT_VIEWS, choices=list(TTA_VIEWS),
                    help="the test-time views the app will classify each face in with this model; it is calibrated "
                         f"for them (default {DEFAULT_VIEWS}; fewer views leave a bigger network time for the webcam)")
-    x.add_argument("--model", default=str(KERAS_MODEL), help="where to write the .keras (the .tflite goes beside it)")
+    x.add_argument("--model", help="where to write the .keras (the .tflite goes beside it; default: the reading's "
+                                   "models/<labels>/emodetect.keras)")
     x.add_argument("--data", default=str(default_data_dir()),
                    help="FER-2013 folder or fer2013.csv (its PublicTest calibrates the model's probabilities)")
     x.set_defaults(run=_export)
 
-    e = commands.add_parser("evaluate", help="evaluate a model on FER-2013 and write its model card")
-    e.add_argument("--model", default=str(KERAS_MODEL), help="a .keras model with its exported .tflite beside it")
+    e = commands.add_parser("evaluate", help="evaluate the shipped models on FER-2013 and the wild photos and write "
+                                             "the model card")
+    e.add_argument("--model", help="with --public-only: the .keras or .tflite model to score")
     e.add_argument("--data", default=str(default_data_dir()), help="FER-2013 folder or fer2013.csv")
     e.add_argument("--card", default=str(MODEL_CARD), help="where to write the model card JSON")
     e.add_argument("--public-only", action="store_true",

@@ -236,3 +236,14 @@ def ferplus_for(split: Split, root: str | os.PathLike, votes: dict[str, dict[str
         if len(firsts) == 1 and firsts[0] in EMOTIONS:
             plurality[i] = EMOTIONS.index(firsts[0])
     return FerPlus(distribution, plurality)
+
+
+def reading_truth(split: Split, labels: str, root: str | os.PathLike,
+                  votes_file: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """What the reading `labels` (`labels.READINGS`) is scored against on `split`: a boolean mask of the faces
+    that have a truth and, for those, the `EMOTIONS` index. "fer2013": every face's own label; "ferplus": the
+    FER+ annotators' plurality, on the faces that have one (`FerPlus.scored`)."""
+    if labels == "fer2013":
+        return np.ones(len(split), bool), split.labels
+    ferplus = ferplus_for(split, root, load_ferplus_votes(votes_file))
+    return ferplus.scored, ferplus.plurality[ferplus.scored]

@@ -17,11 +17,10 @@ import cv2
 import numpy as np
 
 from emodetect import faces as face_detection
-from emodetect.classifier import EmotionClassifier, recorded_views
+from emodetect.classifier import EmotionClassifier, model_path_for, recorded_views
 from emodetect.imageio import as_rgb
 from emodetect.labels import EMOTIONS, VALENCES, to_valence
 from emodetect.limits import MAX_DETECT_SIDE, MAX_FACES
-from emodetect.paths import LITE_MODEL
 from emodetect.preprocess import to_gray48
 
 # The test-time views (classifier.TTA_VIEWS) each door classifies a face with, chosen on PublicTest under
@@ -89,13 +88,20 @@ class EmotionDetector:
         self.max_faces = max_faces
 
     @classmethod
-    def load(cls, model_path: str | os.PathLike | None = None, preset: str = "photo",
+    def load(cls, model_path: str | os.PathLike | None = None, preset: str = "photo", labels: str | None = None,
              **kwargs) -> EmotionDetector:
-        """The shipped classifier (or the one at `model_path`) with a BlazeFace detector set up for
-        `preset`: "photo" (any size, small faces, tiled), "video" (frames) or "webcam" (fastest), and the
-        classifier's views for that door (`DOOR_VIEWS`)."""
-        views = door_views(preset, recorded_views(model_path or LITE_MODEL))
-        return cls(EmotionClassifier.load(model_path, views), face_detection.FaceDetector(preset), **kwargs)
+        """The shipped classifier of the reading `labels` (`labels.READINGS`, by default
+        `labels.DEFAULT_READING`), or the one at `model_path`, with a BlazeFace detector set up for `preset`:
+        "photo" (any size, small faces, tiled), "video" (frames) or "webcam" (fastest), and the classifier's
+        views for that door (`DOOR_VIEWS`). `FaceResult.probs` are then in that reading."""
+        path = model_path_for(model_path, labels)
+        views = door_views(preset, recorded_views(path))
+        return cls(EmotionClassifier.load(path, views), face_detection.FaceDetector(preset), **kwargs)
+
+    @property
+    def labels(self) -> str:
+        """The reading this detector's probabilities are in (`labels.READINGS`)."""
+        return self.classifier.labels
 
     def find_faces(self, image: np.ndarray) -> list[face_detection.Face]:
         """Faces in an RGB image (largest first), detected on a copy no larger than MAX_DETECT_SIDE."""
@@ -132,9 +138,10 @@ def face_limit_note(count: int, limit: int) -> str | None:
     return f"Only the {limit} largest faces are analysed in each picture or frame; smaller ones may be left out."
 
 
-def results_document(name: str, image: np.ndarray, results: list[FaceResult]) -> dict:
-    """One picture's detections as a JSON-ready dict (boxes in the picture's pixels, largest face first)."""
-    return {"image": name, "width": int(image.shape[1]), "height": int(image.shape[0]),
+def results_document(name: str, image: np.ndarray, results: list[FaceResult], labels: str) -> dict:
+    """One picture's detections as a JSON-ready dict (boxes in the picture's pixels, largest face first), with
+    the reading (`labels.READINGS`) their probabilities are in."""
+    return {"image": name, "width": int(image.shape[1]), "height": int(image.shape[0]), "reading": labels,
             "faces": [r.to_dict() for r in results]}
 
 

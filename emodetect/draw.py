@@ -91,14 +91,21 @@ HOW_TO_READ = ("Red: what the model relied on for this emotion (blurring that ar
                "probability); blue: what speaks against it; untinted: what did not matter.")
 
 
+# The largest change of probability an occlusion map may show and still be flat: the int8 models quantize their
+# activations per call, so the same face in another batch answers up to ~0.001 differently (a uniform crop's
+# map peaked at 0.0009). A map whose every patch moves the answer by less than this tints nothing.
+RELEVANCE_NOISE = 0.005
+
+
 def relevance_overlay(crop: np.ndarray, relevance: np.ndarray, size: int = 144) -> np.ndarray:
     """A size×size RGB picture of the gray `crop` (what the model saw) tinted by its `relevance` map
-    (H×W, from `explain.occlusion`), scaled by the map's largest magnitude: a flat map tints nothing."""
+    (H×W, from `explain.occlusion`), scaled by the map's largest magnitude: a flat map (within
+    `RELEVANCE_NOISE`) tints nothing."""
     gray = cv2.resize(np.asarray(crop, np.uint8), (size, size), interpolation=cv2.INTER_LINEAR)
     rgb = np.repeat(gray[..., None], 3, axis=2).astype(np.float32)
     relevance = cv2.resize(np.asarray(relevance, np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
     peak = float(np.abs(relevance).max())
-    strength = relevance / peak if peak > 1e-6 else np.zeros_like(relevance)
+    strength = relevance / peak if peak > RELEVANCE_NOISE else np.zeros_like(relevance)
     alpha = 0.75 * np.abs(strength)[..., None]
     color = np.where(strength[..., None] >= 0, np.float32(SUPPORTS), np.float32(OPPOSES))
     return np.round(rgb * (1 - alpha) + color * alpha).astype(np.uint8)

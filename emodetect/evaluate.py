@@ -1,8 +1,9 @@
-"""Metrics on FER-2013 splits and the model card (`models/model_card.json`).
+"""Metrics on FER-2013 splits and real photos, and the model card (`models/model_card.json`).
 
-Every number the app or the README shows about the model comes from the card,
-and the card comes from this module run on the shipped model and the data.
-Running it twice on the same model and data writes the same file.
+Every number the app or the README shows about the models comes from the card,
+and the card comes from this module run on the shipped models (one per reading,
+`labels.READINGS`) and the data. Running it twice on the same models and data
+writes the same file.
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from emodetect.classifier import EVALUATION_THREADS, QUANTIZATION, TTA_DESCRIPTIONS, EmotionClassifier
-from emodetect.data import SPLITS, FerPlus, Split, ferplus_for, load_fer2013, load_ferplus_votes
-from emodetect.labels import EMOTIONS, VALENCES, to_valence, valence_labels
-from emodetect.paths import FERPLUS_VOTES, KERAS_MODEL, MODEL_CARD, default_data_dir
+from emodetect.data import SPLITS, FerPlus, Split, ferplus_for, load_fer2013, load_ferplus_votes, reading_truth
+from emodetect.imageio import read_image
+from emodetect.labels import EMOTIONS, READINGS, VALENCES, to_valence, valence_labels
+from emodetect.paths import FERPLUS_VOTES, MODEL_CARD, WILD_PHOTOS, default_data_dir, lite_model
 from emodetect.preprocess import INPUT_SIZE, to_input
 
 ECE_BINS = 15
+# Classes with fewer wild photos (fear: 16) are left out of the wild set's macro recall: one photo would
+# move it by 1/6 of 6%.
+MIN_CLASS_PHOTOS = 20
 
 
 def _round(value, digits: int = 6):
@@ -184,18 +189,15 @@ def views_line(scores: dict[str, float]) -> str:
     return ", ".join(f"{tta} {accuracy:.4f}" for tta, accuracy in scores.items())
 
 
-def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os.PathLike | None = None,
-                     votes: str | os.PathLike = FERPLUS_VOTES) -> dict:
-    """The model card as a dict: what the model is, how it was trained, how well it does.
-
-    `model_path` is the trained `.keras` file; every score is measured on the `.tflite` beside it,
-    the converted model that the app and the CLI run. With the FER+ `votes` for a FER-2013 folder `data`,
-    the card scores the model against the annotators too ("ferplus")."""
-    from emodetect._tensorflow import keras
-
-    model_path = Path(model_path)
-    lite_path = model_path.with_suffix(".tflite")
-    model = keras.models.load_model(model_path, compile=False, safe_mode=True)
+def reading_card(labels: str, data: str | os.PathLike | None = None, votes: str | os.PathLike = FERPLUS_VOTES,
+                 model_path: str | os.PathLike | None = None) -> dict:
+    """One reading's part of the card: its model (`paths.lite_model(labels)`, or `model_path`) scored on the
+    FER-2013 test splits against FER-2013's labels ("metrics", "private_test") and, with the FER+ `votes` for a
+    FER-2013 folder `data`, against the annotators' plurality ("ferplus"); each door's views and scores; and how
+    it was trained. Every score is measured on the `.tflite` the app and the CLI run. "own_truth" names the
+    truth the reading is trained and calibrated for, and "calibration" its expected calibration error there."""
+    lite_path = Path(model_path or lite_model(labels))
+    record = json.loads(lite_path.with_name("training.json").read_text())  # written by `export`
     clf = EmotionClassifier.load(lite_path, threads=EVALUATION_THREADS)
     data = Path(data or default_data_dir())
     splits = load_fer2013(data)
@@ -209,30 +211,100 @@ def build_model_card(model_path: str | os.PathLike = KERAS_MODEL, data: str | os
         matched = {name: ferplus_for(split, data, all_votes) for name, split in test_splits.items()}
         if all(m.scored.any() for m in matched.values()):
             ferplus = ferplus_metrics(probs, test_splits, matched, clf.tta)
-    training_file = model_path.with_name("training.json")  # written by `export`: one record per trained member
-    exported = json.loads(training_file.read_text()) if training_file.exists() else {}
     card = {
-        "model_file": model_path.name,
-        "model_bytes": model_path.stat().st_size,
-        "architecture": model.name,
-        "parameters": int(model.count_params()),
-        "runtime": {"file": lite_path.name, "bytes": lite_path.stat().st_size, "engine": "LiteRT",
-                    "quantization": QUANTIZATION},
-        "input": {"size": [INPUT_SIZE, INPUT_SIZE, 1], "color": "gray", "range": [0.0, 1.0]},
-        "emotions": list(EMOTIONS),
-        "valences": list(VALENCES),
-        "class_counts": {name: split.class_counts() for name, split in splits.items()},
+        "labels": clf.labels,
+        "meaning": READINGS[clf.labels],
+        "architecture": record["architecture"],
+        "parameters": record["parameters"],
+        "runtime": {"file": f"{lite_path.parent.name}/{lite_path.name}", "bytes": lite_path.stat().st_size,
+                    "engine": "LiteRT", "quantization": QUANTIZATION},
         "metrics": metrics,
         "app_tta": clf.tta,
-        "tta_views": TTA_DESCRIPTIONS,
         "doors": door_accuracies(metrics, ferplus, clf.tta),
         "private_test": detailed_metrics(probs["PrivateTest"][clf.tta], splits["PrivateTest"].labels),
-        "training": {**training_summary(exported.get("members", [])), "export_command": exported.get("command")},
+        "training": {**training_summary(record.get("members", [])), "export_command": record.get("command")},
     }
     if ferplus:
         card["ferplus"] = {"votes": "FER+ (Barsoum et al. 2016): 10 annotators per face; scored on the faces "
                                     "whose most-voted emotion is a single one of our seven", **ferplus}
+    rows, truth = reading_truth(test_splits["PrivateTest"], clf.labels, data, votes)
+    card["own_truth"] = "FER+ plurality" if clf.labels == "ferplus" else "FER-2013 labels"
+    card["calibration"] = calibration(probs["PrivateTest"][clf.tta][rows], truth)
     return _round(card)
+
+
+def wild_photos(folder: str | os.PathLike = WILD_PHOTOS) -> list[tuple[Path, str]]:
+    """The labelled real photos of `folder` (../shared/data/wild/<emotion>/<file>), in a fixed order."""
+    return [(path, path.parent.name) for path in sorted(Path(folder).glob("*/*")) if path.is_file()]
+
+
+def accuracy_and_macro_recall(predicted: list[str | None], truth: list[str]) -> tuple[float, float]:
+    """Accuracy, and recall averaged over the classes with at least `MIN_CLASS_PHOTOS` photos; a photo
+    with no face found (`None`) counts as wrong."""
+    predicted, truth = np.array(predicted, dtype=object), np.array(truth, dtype=object)
+    recalls = [np.mean(predicted[truth == c] == c) for c in EMOTIONS if (truth == c).sum() >= MIN_CLASS_PHOTOS]
+    return float(np.mean(predicted == truth)), float(np.mean(recalls))
+
+
+NO_FACE = "-"  # in a door's `predictions`: no face found in that photo
+
+
+def wild_predictions(photos: list[tuple[Path, str]], classifiers: dict[str, EmotionClassifier]) -> dict:
+    """Each door's answer for each photo in each reading, end to end as the door runs a picture: its faces
+    found, the largest one classified with the door's views. One string per reading and door, a character per
+    photo: the `EMOTIONS` index of the answer, or `NO_FACE`."""
+    from emodetect.detector import DOOR_VIEWS, EmotionDetector, door_views
+    from emodetect.faces import FaceDetector
+
+    out = {labels: {} for labels in classifiers}
+    for door in DOOR_VIEWS:
+        detectors = {labels: EmotionDetector(clf.with_views(door_views(door, clf.tta)), FaceDetector(door))
+                     for labels, clf in classifiers.items()}
+        answers = {labels: [] for labels in classifiers}
+        finder = next(iter(detectors.values()))
+        for path, _ in photos:
+            image = read_image(path)
+            found = finder.find_faces(image)[:1]
+            for labels, detector in detectors.items():
+                results = detector.classify(image, found)
+                answers[labels].append(str(int(results[0].probs.argmax())) if results else NO_FACE)
+        for labels in classifiers:
+            out[labels][door] = "".join(answers[labels])
+    return out
+
+
+def wild_scores(predictions: str, truth: list[str]) -> dict:
+    """A door's `wild_predictions` string scored against the photos' labels."""
+    predicted = [None if p == NO_FACE else EMOTIONS[int(p)] for p in predictions]
+    accuracy, macro_recall = accuracy_and_macro_recall(predicted, truth)
+    return {"photos": len(truth), "faces_found": sum(p != NO_FACE for p in predictions) / len(truth),
+            "accuracy": accuracy, "macro_recall": macro_recall, "predictions": predictions}
+
+
+def build_model_card(data: str | os.PathLike | None = None, votes: str | os.PathLike = FERPLUS_VOTES,
+                     wild: str | os.PathLike = WILD_PHOTOS) -> dict:
+    """The model card as a dict: for each reading (`labels.READINGS`), what its model is, how it was trained
+    and how well it does against both truths (`reading_card`), and end to end on the real photos of `wild`
+    through every door (`wild_scores`); the reading the app shows first (the one with the higher macro recall
+    on those photos through the photo door); and what the two readings share."""
+    data = Path(data or default_data_dir())
+    readings = {labels: reading_card(labels, data, votes) for labels in READINGS}
+    photos = wild_photos(wild)
+    truth = [label for _, label in photos]
+    predictions = wild_predictions(photos, {labels: EmotionClassifier.load(lite_model(labels)) for labels in READINGS})
+    for labels, by_door in predictions.items():
+        readings[labels]["wild"] = {door: _round(wild_scores(p, truth)) for door, p in by_door.items()}
+    return {
+        "default_reading": max(READINGS, key=lambda r: readings[r]["wild"]["photo"]["macro_recall"]),
+        "wild_photos": {"photos": len(photos), "source": "../shared/data/wild (evaluation only, never trained on)",
+                        "macro_recall_over": [e for e in EMOTIONS if truth.count(e) >= MIN_CLASS_PHOTOS]},
+        "input": {"size": [INPUT_SIZE, INPUT_SIZE, 1], "color": "gray", "range": [0.0, 1.0]},
+        "emotions": list(EMOTIONS),
+        "valences": list(VALENCES),
+        "class_counts": {name: split.class_counts() for name, split in load_fer2013(data).items()},
+        "tta_views": TTA_DESCRIPTIONS,
+        "readings": readings,
+    }
 
 
 def training_summary(members: list[dict]) -> dict:

@@ -33,9 +33,9 @@ from emodetect import models
 from emodetect._tensorflow import keras, tf
 from emodetect.atomic import atomic_write
 from emodetect.classifier import DEFAULT_VIEWS, EVALUATION_THREADS
-from emodetect.data import Split, ferplus_for, load_fer2013, load_ferplus_votes
+from emodetect.data import Split, ferplus_for, load_fer2013, load_ferplus_votes, reading_truth
 from emodetect.errors import InputError
-from emodetect.labels import EMOTIONS
+from emodetect.labels import DEFAULT_READING, EMOTIONS, check_reading
 from emodetect.paths import FERPLUS_VOTES, default_data_dir
 from emodetect.preprocess import to_input
 
@@ -463,15 +463,17 @@ def train(cfg: TrainConfig, run_dir: str | os.PathLike, resume: bool = False, ve
 
 def export_runs(run_dirs: Sequence[str | os.PathLike], model_path: str | os.PathLike,
                 exported: Sequence[str | os.PathLike] = (), data: str | os.PathLike | None = None,
-                views: str = DEFAULT_VIEWS, command: Sequence[str] = ()) -> Path:
-    """Ship one run, or several networks as an ensemble: each run's best-on-PublicTest model without
-    optimizer state, and any model exported before (`exported`, e.g. the shipped one), averaged into one
-    model and calibrated on PublicTest for the test-time `views` it will be run with (`calibrate`); the
-    `.tflite` that inference runs (beside it); and `training.json`: those views, the export `command`
-    (the CLI's arguments), and the training records (a list of members, a distilled one with its
+                views: str = DEFAULT_VIEWS, command: Sequence[str] = (), labels: str = DEFAULT_READING) -> Path:
+    """Ship one run, or several networks as an ensemble, as the model of the reading `labels`
+    (`labels.READINGS`): each run's best-on-PublicTest model without optimizer state, and any model exported
+    before (`exported`), averaged into one model and calibrated on PublicTest, against the reading's own
+    truth, for the test-time `views` it will be run with (`calibrate`); the `.tflite` that inference runs
+    (beside it); and `training.json`: the reading, those views, the network's name and size, the export
+    `command` (the CLI's arguments), and the training records (a list of members, a distilled one with its
     teacher's records, each with the temperature its logits are divided by) for the model card."""
     from emodetect.classifier import keras_to_lite
 
+    check_reading(labels)
     members = [_run_member(Path(d)) for d in run_dirs] + [_exported_member(Path(m)) for m in exported]
     if not members:
         raise InputError("nothing to export: give --run-dir or --member")
@@ -482,23 +484,32 @@ def export_runs(run_dirs: Sequence[str | os.PathLike], model_path: str | os.Path
         name=f"ensemble_of_{len(networks)}_{'_'.join(archs)}")
     model_path = Path(model_path)  # written only now: it may be one of `exported`
     model_path.parent.mkdir(parents=True, exist_ok=True)
-    temperature = calibrate(shipped, model_path, load_fer2013(data or default_data_dir())["PublicTest"], views)
+    data = Path(data or default_data_dir())
+    temperature = calibrate(shipped, model_path, load_fer2013(data)["PublicTest"], views, labels, data)
     records = [{**record, "temperature": record.get("temperature", 1.0) * temperature} for record in records]
     atomic_write(model_path.with_suffix(".tflite"), keras_to_lite(model_path))
-    _atomic_write_json({"views": views, "command": "python -m emodetect " + " ".join(command), "members": records},
+    _atomic_write_json({"labels": labels, "views": views, "architecture": shipped.name,
+                        "parameters": int(shipped.count_params()),
+                        "command": "python -m emodetect " + " ".join(command), "members": records},
                        model_path.with_name("training.json"))
     return model_path
 
 
-def calibrate(model: keras.Model, model_path: Path, split: Split, views: str) -> float:
-    """Save `model` at `model_path` with its logits divided by the temperature that calibrates it on `split`,
-    fitted as the app will run it (converted, with the test-time `views`); return the temperature."""
+def calibrate(model: keras.Model, model_path: Path, split: Split, views: str, labels: str,
+              data: str | os.PathLike) -> float:
+    """Save `model` at `model_path` with its logits divided by the temperature that calibrates it on `split`
+    against the reading `labels`' truth (`data.reading_truth`; `data`: the FER-2013 folder), fitted as the app
+    will run it (converted, with the test-time `views`); return the temperature."""
     from emodetect.classifier import EmotionClassifier
     from emodetect.evaluate import fit_temperature
 
+    rows, truth = reading_truth(split, labels, data, FERPLUS_VOTES)
+    if not rows.any():
+        raise InputError(f"the {labels} reading is calibrated against the FER+ votes of PublicTest's faces, and "
+                         f"{data} has none: give the FER-2013 image folder the votes are for, or --labels fer2013")
     _atomic_save(model, model_path)
     probs = EmotionClassifier.load(model_path, views, EVALUATION_THREADS).view_probabilities(to_input(split.images))
-    temperature = fit_temperature(probs, split.labels)
+    temperature = fit_temperature(probs[:, rows], truth)
     models.divide_logits(model, temperature)
     _atomic_save(model, model_path)
     return temperature

@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 from emodetect.errors import InputError
+from emodetect.labels import DEFAULT_READING
 from emodetect.limits import MAX_FACES, MAX_VIDEO_SECONDS
 from emodetect.paths import PROJECT_DIR
 from emodetect.video import Cancelled, Progress, Tracker, VideoAnalysis, checked_clip
@@ -33,8 +34,10 @@ NICENESS = 10  # added to the child's: when both want a core, the kernel gives i
 
 def analyze_video_apart(path: str | os.PathLike, fps: float | None = None, smoothing_s: float = Tracker.smoothing_s,
                         annotated_path: str | os.PathLike | None = None, progress: Progress | None = None,
-                        max_seconds: float = MAX_VIDEO_SECONDS, max_faces: int = MAX_FACES) -> VideoAnalysis:
-    """`analyze_video(path, EmotionDetector.load(preset="video", max_faces=max_faces), ...)` in a child process.
+                        max_seconds: float = MAX_VIDEO_SECONDS, max_faces: int = MAX_FACES,
+                        labels: str = DEFAULT_READING) -> VideoAnalysis:
+    """`analyze_video(path, EmotionDetector.load(preset="video", labels=labels, max_faces=max_faces), ...)` in a
+    child process.
 
     Same result and errors (`InputError`, `Cancelled` when `progress` returns False); a file that is no
     clip, or too long, is refused here before a process starts (~1.5 s of imports). If `progress` raises
@@ -42,7 +45,8 @@ def analyze_video_apart(path: str | os.PathLike, fps: float | None = None, smoot
     """
     checked_clip(path, max_seconds)
     job = {"path": str(path), "fps": fps, "smoothing_s": smoothing_s, "max_seconds": max_seconds,
-           "max_faces": max_faces, "annotated_path": None if annotated_path is None else str(annotated_path)}
+           "max_faces": max_faces, "labels": labels,
+           "annotated_path": None if annotated_path is None else str(annotated_path)}
     with tempfile.TemporaryDirectory(prefix="emodetect-analysis-") as tmp:
         job["result_path"] = str(Path(tmp) / "analysis.pickle")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_DIR),
@@ -106,9 +110,9 @@ def _run_job() -> None:
         answers.write(json.dumps({"progress": [done, total, elapsed]}) + "\n")
 
     try:
-        analysis = analyze_video(job["path"], EmotionDetector.load(preset="video", max_faces=job["max_faces"]),
-                                 fps=job["fps"], smoothing_s=job["smoothing_s"], annotated_path=job["annotated_path"],
-                                 progress=report, max_seconds=job["max_seconds"])
+        detector = EmotionDetector.load(preset="video", labels=job["labels"], max_faces=job["max_faces"])
+        analysis = analyze_video(job["path"], detector, fps=job["fps"], smoothing_s=job["smoothing_s"],
+                                 annotated_path=job["annotated_path"], progress=report, max_seconds=job["max_seconds"])
     except InputError as e:
         answers.write(json.dumps({"error": str(e)}) + "\n")
         return

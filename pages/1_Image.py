@@ -18,7 +18,8 @@ LAST_READ = "image_last_read"  # session-state key: (bytes, name) of the last pi
 app_support.setup_page("Image")
 st.title("Emotions in a photo")
 st.write("Upload a photo (or pick a sample): each face gets a box, its most likely emotion and a chart of all of them.")
-st.caption(app_support.door_caption("photo"))
+labels = app_support.reading_picker(st, key="image-reading")
+st.caption(app_support.door_caption("photo", labels))
 
 samples = sample_images()
 upload_col, sample_col = st.columns([2, 1]) if samples else (st.container(), None)
@@ -44,7 +45,7 @@ else:
     st.stop()
 
 try:
-    image, faces = app_support.detect_image(data, name)
+    image, faces = app_support.detect_image(data, name, labels)
     st.session_state[LAST_READ] = data, name
 except InputError as e:
     st.error(app_support.plain(str(e), quoted=name))
@@ -52,13 +53,13 @@ except InputError as e:
         st.stop()
     # The session's earlier picture stays on screen (from the cache), said to be the earlier one.
     data, name = st.session_state[LAST_READ]
-    image, faces = app_support.detect_image(data, name)
+    image, faces = app_support.detect_image(data, name, labels)
     st.caption(f"Below: {app_support.plain(name)}, the last picture that could be read.")
 
 ids = list(range(1, len(faces) + 1))
 annotated = annotate(image, faces, valence=valence, ids=ids)
 st.subheader(app_support.faces_found(len(faces)))
-if note := face_limit_note(len(faces), app_support.detector().max_faces):
+if note := face_limit_note(len(faces), app_support.detector(labels).max_faces):
     st.warning(note)
 
 picture_col, faces_col = st.columns([3, 2], gap="large")
@@ -68,7 +69,7 @@ with picture_col:
     download_png, download_json = st.columns(2)
     download_png.download_button("Download annotated PNG", data=lambda: app_support.to_png(annotated),
                                  file_name=f"{stem}_emotions.png", mime="image/png", on_click="ignore")
-    download_json.download_button("Download results (JSON)", data=app_support.results_json(name, image, faces),
+    download_json.download_button("Download results (JSON)", data=app_support.results_json(name, image, faces, labels),
                                   file_name=f"{stem}_emotions.json", mime="application/json", on_click="ignore")
 
 with faces_col:
@@ -86,7 +87,7 @@ with faces_col:
         if explain:
             emotion = thumb_col.selectbox("Emotion to explain", EMOTIONS, index=EMOTIONS.index(face.label),
                                           key=f"explain-{name}-{face_id}")
-            thumb_col.image(app_support.relevance_overlay(face.crop, emotion), width="stretch")
+            thumb_col.image(app_support.relevance_overlay(face.crop, emotion, labels), width="stretch")
         chart_col.markdown(f"**Face {face_id}**: {label} ({probs.max():.0%})")
         chart_col.plotly_chart(charts.probability_bars(face.probs, valence=valence), key=f"face-{face_id}",
                                config={"displayModeBar": False})

@@ -22,7 +22,8 @@ app_support.setup_page("Video")
 st.title("Emotions in a video")
 st.write("Upload a short clip (or pick a sample) and press **Analyse**: every face is followed through the clip "
          "and its emotions are charted over time.")
-st.caption(app_support.door_caption("video"))
+labels = app_support.reading_picker(st, key="video-reading")
+st.caption(app_support.door_caption("video", labels))
 
 samples = sample_videos()
 upload_col, sample_col = st.columns([2, 1]) if samples else (st.container(), None)
@@ -83,7 +84,7 @@ if start:
 
             st.session_state[RESULT] = app_support.analyse_clip(
                 name, data=data, path=path, fps=None if sampling == EVERY_FRAME else float(fps),
-                smoothing_s=smoothing, progress=show_progress)
+                smoothing_s=smoothing, progress=show_progress, labels=labels)
     except InputError as e:
         st.error(app_support.plain(str(e), quoted=Path(name).name))
     finally:

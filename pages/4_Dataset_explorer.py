@@ -31,10 +31,11 @@ def confusion_pair(matrix: list, valence_matrix: list, key: str) -> None:
 
 app_support.setup_page("Dataset explorer")
 card = app_support.model_card()
-private = card["private_test"]
-training = card["training"]
 
 st.title("FER-2013 and the model")
+labels = app_support.reading_picker(st, key="explorer-reading")
+reading = card["readings"][labels]
+private, training = reading["private_test"], reading["training"]
 # Visitors pick one of the copies the operator configured, by name (never a server path), or upload a CSV.
 copies = [root.label for root in app_support.data_roots()]
 options = copies + [UPLOAD]
@@ -55,7 +56,12 @@ else:
 card_tab, data_tab = st.tabs(["Model card", "Faces in your copy of FER-2013"])
 
 with card_tab:
-    st.caption("Every number here comes from the model card shipped with the model (models/model_card.json).")
+    st.caption("Every number here comes from the model card shipped with the models (models/model_card.json).")
+
+    st.subheader("Every door, both readings")
+    st.dataframe(app_support.doors_table(card), hide_index=True, width="content",
+                 column_config=app_support.DOORS_TABLE_COLUMNS)
+    st.caption(app_support.doors_table_caption(card))
 
     st.subheader("Class balance")
     share = st.radio("Show", ["Images", "Share of each split"], horizontal=True) != "Images"
@@ -65,10 +71,11 @@ with card_tab:
     st.caption(f"Only {train_counts[rarest] / sum(train_counts.values()):.1%} of the training faces show {rarest}: "
                "too few to learn it well, as the scores below show.")
 
-    st.subheader("PrivateTest confusion matrix")
+    reading_name = app_support.READING_NAMES[labels].lower()
+    st.subheader(f"PrivateTest confusion matrix against FER-2013's labels ({reading_name})")
     confusion_pair(private["confusion_matrix"], private["valence_confusion_matrix"], key="card-confusion")
 
-    st.subheader("Scores per emotion (PrivateTest)")
+    st.subheader("Scores per emotion (PrivateTest, against FER-2013's labels)")
     scores = pd.DataFrame.from_dict(private["per_class"], orient="index")
     st.dataframe(scores, width="content", column_config={
         "precision": st.column_config.NumberColumn("Precision", format="%.3f",
@@ -79,15 +86,15 @@ with card_tab:
         "support": st.column_config.NumberColumn("Faces", format="%d"),
     })
 
-    if ferplus := card.get("ferplus"):
+    if ferplus := reading.get("ferplus"):
         st.subheader("Against the FER+ annotators (PrivateTest)")
         faces, total = ferplus["faces"]["PrivateTest"], sum(card["class_counts"]["PrivateTest"].values())
         st.caption(f"Microsoft's FER+ had 10 people vote on each FER-2013 face. Here a face counts as right when "
                    f"the model says what most of them chose: {faces:,} of the {total:,} PrivateTest faces have one "
                    f"most-voted emotion among these seven, and on those FER-2013's own label agrees with the "
                    f"annotators only {ferplus['agreement_with_fer2013']['PrivateTest']:.0%} of the time.")
-        door_cols = st.columns(len(card["doors"]))
-        for col, (door, config) in zip(door_cols, card["doors"].items()):
+        door_cols = st.columns(len(reading["doors"]))
+        for col, (door, config) in zip(door_cols, reading["doors"].items()):
             col.metric(f"{door.capitalize()} door, FER+", f"{config['ferplus_accuracy']['PrivateTest']:.1%}",
                        help=f"{card['tta_views'][config['views']].capitalize()}. Against FER-2013's labels: "
                             f"{config['accuracy']['PrivateTest']:.1%}.")
@@ -95,14 +102,14 @@ with card_tab:
                                                  normalize=True, title="Share of each FER+ plurality"),
                         key="ferplus-confusion")
         st.caption("Rows: what most annotators chose; columns: what the model said "
-                   f"({card['tta_views'][card['app_tta']]}). Recall per emotion: "
+                   f"({card['tta_views'][reading['app_tta']]}). Recall per emotion: "
                    + ", ".join(f"{e} {s['recall']:.2f}" for e, s in ferplus["private_test"]["per_class"].items())
                    + ".")
 
     st.subheader("Training")
     members = training["members"]
     if len(members) > 1:
-        st.caption(f"The shipped model averages the probabilities of {len(members)} networks trained separately "
+        st.caption(f"This reading's model averages the probabilities of {len(members)} networks trained separately "
                    f"({training['cpu_hours']:.1f} CPU hours in all):")
     for i, member in enumerate(members, 1):
         averaged = member.get("averaged_epochs")
@@ -116,16 +123,17 @@ with card_tab:
     if not members:
         st.caption("The model card has no training history.")
 
-    st.subheader("Calibration (PrivateTest)")
+    st.subheader(f"Calibration (PrivateTest, against the {reading['own_truth']})")
     chart_col, text_col = st.columns([2, 1])
-    chart_col.plotly_chart(charts.reliability_diagram(private["calibration"]["bins"]), key="calibration")
-    text_col.metric("Expected calibration error", f"{private['calibration']['ece']:.1%}")
+    chart_col.plotly_chart(charts.reliability_diagram(reading["calibration"]["bins"]), key="calibration")
+    text_col.metric("Expected calibration error", f"{reading['calibration']['ece']:.1%}")
     text_col.write("How far the model's confidence is from its accuracy, on average over faces. A face shown "
                    "with 80% confidence is right about 80% of the time when the bars follow the diagonal.")
     if any(m["temperature"] != 1.0 for m in members):
         whose = "each network's logits are divided by its" if len(members) > 1 else "the logits are divided by the"
         temperatures = ", ".join(f"{m['temperature']:.2f}" for m in members)
-        text_col.caption(f"Calibrated when exported: {whose} temperature fitted on PublicTest ({temperatures}).")
+        text_col.caption(f"Calibrated when exported: {whose} temperature fitted on PublicTest against the "
+                         f"{reading['own_truth']} ({temperatures}).")
 
 with data_tab:
     try:
@@ -167,7 +175,7 @@ with data_tab:
                         if ferplus else None)  # a blank caption keeps an overruled face's row aligned
             faces_col.image([split.images[i] for i in picked], width=64, caption=captions)
 
-    probs = app_support.split_probs(key, split_name, splits)
+    probs = app_support.split_probs(key, split_name, labels, splits)
     predicted = probs.argmax(axis=1)
 
     st.subheader("One face up close")
@@ -196,16 +204,17 @@ with data_tab:
     if len(mistakes) and st.toggle("Show what the model looked at in these mistakes", key="explain-mistakes"):
         st.caption(f"{HOW_TO_READ} Each map explains the model's answer. Where FER+ has votes for a face "
                    "(10 people each), they show whether the model or the label is wrong.")
-        st.image([app_support.relevance_overlay(split.images[i], EMOTIONS[predicted[i]]) for i in mistakes],
+        st.image([app_support.relevance_overlay(split.images[i], EMOTIONS[predicted[i]], labels) for i in mistakes],
                  width=144, caption=[app_support.mistake_caption(split, i, probs[i], key) for i in mistakes])
 
-    st.subheader(f"Confusion matrix on {split_name}, computed now")
+    st.subheader(f"Confusion matrix on {split_name}, computed now ({reading_name})")
     truths = ["FER-2013 labels"] + ([f"FER+ plurality ({ferplus.scored.sum():,} faces)"] if ferplus else [])
     by_annotators = st.radio("Truth", truths, horizontal=True, key="live-truth") != truths[0]
     scored = ferplus.scored if by_annotators else np.ones(len(split), bool)
     truth = ferplus.plurality[scored] if by_annotators else split.labels
     live = detailed_metrics(probs[scored], truth)
     st.metric("Accuracy", f"{np.mean(predicted[scored] == truth):.1%}",
-              help="7 emotions, with the app's classifier and the views it was exported for, as in the model card"
+              help="7 emotions, with the chosen reading's classifier and the views it was exported for, as in the "
+                   "model card"
                    + (" (FER+: on the faces whose most-voted emotion is one of the seven)." if by_annotators else "."))
     confusion_pair(live["confusion_matrix"], live["valence_confusion_matrix"], key="live-confusion")

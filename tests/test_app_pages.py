@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emodetect.app_support import model_card
+from emodetect.app_support import READING_NAMES, model_card
 from emodetect.data import ferplus_for, load_ferplus_votes, votes_text
-from emodetect.labels import EMOTIONS, VALENCES
+from emodetect.labels import DEFAULT_READING, EMOTIONS, VALENCES
 from emodetect.paths import FERPLUS_VOTES, PROJECT_DIR
 from emodetect.roots import REFUSAL
 from tests.markdown_text import shown
@@ -58,17 +58,27 @@ def headings(at: AppTest) -> list[str]:
 
 
 def test_home_shows_the_model_card_numbers():
+    """The headline figures of the default reading, and every door of both readings against both truths and on
+    the real photos, each from the card."""
     card = model_card()
     at = run(HOME)
     metrics = {m.label: m.value for m in at.metric}
-    photo = card["doors"]["photo"]
-    assert metrics["PrivateTest accuracy"] == f"{card['metrics']['PrivateTest'][photo['views']]['accuracy']:.1%}"
-    assert metrics["Against FER+"] == f"{card['ferplus']['metrics']['PrivateTest'][photo['views']]['accuracy']:.1%}"
-    assert metrics["Parameters"] == f"{card['parameters']:,}"
-    assert metrics["Model size"] == f"{card['model_bytes'] / 1e6:.1f} MB"
-    assert any(card["architecture"] in c.value for c in at.caption)
-    networks = len(card["training"]["members"])
-    assert any(f"{networks} small convolutional networks" in m.value for m in at.markdown) == (networks > 1)
+    default = card["readings"][card["default_reading"]]
+    assert metrics["Real photos right"] == f"{default['wild']['photo']['accuracy']:.1%}"
+    assert metrics["Against FER+"] == f"{default['doors']['photo']['ferplus_accuracy']['PrivateTest']:.1%}"
+    fer2013 = card["readings"]["fer2013"]["doors"]["photo"]
+    assert metrics["FER-2013 PrivateTest"] == f"{fer2013['accuracy']['PrivateTest']:.1%}"
+    assert metrics["Model size"] == f"{default['runtime']['bytes'] / 1e6:.1f} MB"
+    (table,) = at.dataframe
+    rows = table.value.to_dict("records")
+    assert len(rows) == 2 * 3  # two readings, three doors
+    for row in rows:
+        labels = next(r for r, name in READING_NAMES.items() if name == row["Reading"])
+        door = card["readings"][labels]["doors"][row["Door"].lower()]
+        wild = card["readings"][labels]["wild"][row["Door"].lower()]
+        assert (row["FER+ PrivateTest"], row["FER-2013 PrivateTest"]) == (
+            door["ferplus_accuracy"]["PrivateTest"], door["accuracy"]["PrivateTest"])
+        assert (row["Real photos: right"], row["Real photos: macro recall"]) == (wild["accuracy"], wild["macro_recall"])
     assert not at.error
 
 
@@ -106,6 +116,24 @@ def test_sample_pictures(media_dir, file, found, charts_shown):
     assert at.image  # the picture is shown, with or without boxes
 
 
+def test_the_other_reading_is_one_click_away(media_dir):
+    """The Image page starts in the default reading and says what it means; one click gives the other reading's
+    probabilities for the same face and its caption."""
+    at = run(IMAGE_PAGE)
+    at.selectbox[0].set_value(SAMPLES["smiling_man.jpg"])
+    rerun(at)
+    picker = at.button_group(key="image-reading")
+    assert picker.value == DEFAULT_READING
+    bars = [fig["data"][0]["x"] for fig in charts(at)]
+    assert any("what most of 10 people would say" in c.value for c in at.caption)
+
+    picker.set_value("fer2013")
+    rerun(at)
+    assert any("the dataset's original single label" in c.value for c in at.caption)
+    assert "1 face found" in headings(at)
+    assert [fig["data"][0]["x"] for fig in charts(at)] != bars
+
+
 def test_three_valences_change_charts_and_drawing(media_dir):
     at = run(IMAGE_PAGE)
     at.selectbox[0].set_value(SAMPLES["smiling_man.jpg"])
@@ -140,21 +168,29 @@ def test_non_image_upload_is_one_error_and_the_page_still_works(media_dir):
 def test_explorer_shows_the_card_and_one_error_for_a_wrong_folder(tmp_path, monkeypatch):
     (tmp_path / "holiday photos").mkdir()
     monkeypatch.setenv("EMODETECT_DATA", str(tmp_path))
-    card = model_card()
+    card = model_card()["readings"][DEFAULT_READING]
     at = run(EXPLORER)
     assert len(at.error) == 1 and "holiday photos" in at.error[0].value
     assert heatmap_counts(at) == [card["private_test"]["confusion_matrix"]]
     traces = [trace for fig in charts(at) for trace in fig["data"]]
-    assert {t["name"] for t in traces if t["type"] == "bar" and "name" in t} >= set(card["class_counts"])
+    assert {t["name"] for t in traces if t["type"] == "bar" and "name" in t} >= set(model_card()["class_counts"])
     curves = {(t["name"], t["line"]["color"]) for t in traces if t.get("mode") == "lines+markers"}
     assert curves == {("Training", "#1f77b4"), ("PublicTest", "#ff7f0e")}  # train blue, PublicTest orange
-    assert f"{card['private_test']['calibration']['ece']:.1%}" in [m.value for m in at.metric]
+    assert f"{card['calibration']['ece']:.1%}" in [m.value for m in at.metric]
     temperatures = ", ".join(f"{m['temperature']:.2f}" for m in card["training"]["members"])
     assert any("divided by" in c.value and f"({temperatures})" in c.value for c in at.caption)
 
     at.radio(key="card-confusion").set_value("3 valences")
     rerun(at)
     assert heatmap_counts(at) == [card["private_test"]["valence_confusion_matrix"]]
+
+    # The other reading, one click away: its own card, matrices and calibration.
+    other = model_card()["readings"]["fer2013"]
+    at.button_group(key="explorer-reading").set_value("fer2013")
+    rerun(at)
+    assert heatmap_counts(at) == [other["private_test"]["valence_confusion_matrix"]]
+    assert f"{other['calibration']['ece']:.1%}" in [m.value for m in at.metric]
+    assert any(f"against the {other['own_truth']}" in h for h in headings(at))
 
 
 def _small_fer_csv(fer_dir: Path, path: Path, per_class: int = 4) -> int:
@@ -184,8 +220,10 @@ def test_explorer_reads_a_fer2013_csv(fer_dir, tmp_path, monkeypatch):
 
 
 def test_explorer_recomputes_the_card_accuracy_on_the_real_data(fer_dir, fer, monkeypatch):
+    """The live confusion matrix, computed now on the whole PrivateTest split, for either reading against
+    either truth, gives the card's numbers."""
     monkeypatch.setenv("EMODETECT_DATA", str(fer_dir))
-    card = model_card()
+    card = model_card()["readings"][DEFAULT_READING]
     at = run(EXPLORER, timeout_s=600)  # all 3,589 PrivateTest faces: ~100 s on two cores without AVX-512
     assert at.selectbox[0].value == "PrivateTest"
     assert f"{card['metrics']['PrivateTest'][card['app_tta']]['accuracy']:.1%}" in [m.value for m in at.metric]
@@ -211,6 +249,16 @@ def test_explorer_recomputes_the_card_accuracy_on_the_real_data(fer_dir, fer, mo
     assert [w.value for w in at.warning] == [f"The annotators overruled this face's label: most chose "
                                              f"{EMOTIONS[ferplus.plurality[face]]}."]
     assert not at.exception and not at.error
+
+    # The other reading against either truth.
+    other = model_card()["readings"]["fer2013"]
+    at.button_group(key="explorer-reading").set_value("fer2013").run(timeout=600)
+    annotators = other["ferplus"]["metrics"]["PrivateTest"][other["app_tta"]]["accuracy"]
+    assert f"{annotators:.1%}" in [m.value for m in at.metric]
+    assert heatmap_counts(at)[-1] == other["ferplus"]["private_test"]["confusion_matrix"]
+    next(r for r in at.radio if r.label == "Truth").set_value("FER-2013 labels").run(timeout=600)
+    assert f"{other['metrics']['PrivateTest'][other['app_tta']]['accuracy']:.1%}" in [m.value for m in at.metric]
+    assert heatmap_counts(at)[-1] == other["private_test"]["confusion_matrix"]
 
 
 def test_explorer_a_file_that_is_not_fer2013_is_one_error(tmp_path, monkeypatch):

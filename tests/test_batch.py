@@ -145,6 +145,9 @@ def test_resume_refuses_other_settings_unless_forced_and_retries_only_errors(med
     capsys.readouterr()
     assert main([*run, "--smoothing", "0"]) == 2
     assert "other settings (smoothing_s 0.5 → 0.0); use --force" in capsys.readouterr().err
+    assert main([*run, "--labels", "fer2013"]) == 2  # the other reading is another analysis, like another model
+    assert "other settings (another reading, ferplus → fer2013); use --force" in capsys.readouterr().err
+    assert main([*run, "--labels", "ferplus"]) == 1  # the default, named: the same analysis
     assert good.stat().st_mtime_ns == stamps[0]
     assert main([*run, "--smoothing", "0", "--force"]) == 1
     assert good.stat().st_mtime_ns != stamps[0]
@@ -179,7 +182,7 @@ def dies_once(unit: batch.Unit, settings: batch.Settings, model: bytes) -> batch
 
 
 def test_the_pool_resubmits_units_whose_worker_died(tmp_path):
-    settings = batch.Settings(str(tmp_path), "no model", "0" * 64, "plain")
+    settings = batch.Settings(str(tmp_path), "no model", "0" * 64, "plain", "ferplus")
     groups = [[batch.Unit(name, "clip", name)] for name in "abcd"]
     results = list(batch._pool(groups, settings, b"model", dies_once, workers=2))
     assert sorted(r.source for r in results) == list("abcd")

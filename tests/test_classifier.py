@@ -95,3 +95,24 @@ def test_a_model_runs_with_the_views_recorded_beside_it(tmp_path):
     assert EmotionClassifier.load(bare).tta == DEFAULT_VIEWS == "flip_zoom"
     assert EmotionClassifier.load(recorded).tta == "flip"
     assert EmotionClassifier.load(recorded, tta="plain").tta == "plain"
+
+
+def test_each_reading_loads_its_own_model_and_a_mismatch_is_refused(fer):
+    """`labels=` picks the reading's shipped model; a model file given with the other reading named is one clear
+    error, not a silent answer in the wrong reading. The two readings disagree on real faces: they are two
+    models, each trained for its truth."""
+    from emodetect.labels import DEFAULT_READING, READINGS
+    from emodetect.paths import lite_model
+
+    faces = fer["PublicTest"].images[:200]
+    probs = {}
+    for labels in READINGS:
+        clf = EmotionClassifier.load(labels=labels)
+        assert clf.labels == labels and clf.with_views("plain").labels == labels
+        probs[labels] = clf.predict(faces)
+    assert EmotionClassifier.load().labels == DEFAULT_READING
+    assert (probs["ferplus"].argmax(axis=1) != probs["fer2013"].argmax(axis=1)).mean() > 0.05
+    with pytest.raises(ValueError, match="gives the ferplus reading, not fer2013"):
+        EmotionClassifier.load(lite_model("ferplus"), labels="fer2013")
+    with pytest.raises(ValueError, match="unknown reading 'votes'"):
+        EmotionClassifier.load(labels="votes")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from emodetect.cli import main
-from emodetect.draw import relevance_overlay
+from emodetect.draw import RELEVANCE_NOISE, relevance_overlay
 from emodetect.explain import area_under, blurred, deletion_curve, occlusion
 from emodetect.labels import EMOTIONS
 from emodetect.preprocess import to_input
@@ -152,7 +152,7 @@ def test_a_uniform_crop_gives_a_flat_map_and_an_untinted_overlay(one_view):
     x = to_input(crop[None])
     np.testing.assert_allclose(blurred(x), x, atol=1e-6)  # nothing to blur
     (relevance,) = occlusion(x, one_view)
-    assert np.all(relevance == 0)
+    assert np.abs(relevance).max() < RELEVANCE_NOISE  # the int8 model's rounding, not the face
     assert np.all(relevance_overlay(crop, relevance) == 128)
 
 

@@ -20,10 +20,11 @@ from pathlib import Path
 import pytest
 
 from emodetect import __version__
+from emodetect.labels import READINGS
 from emodetect.paths import PROJECT_DIR
 
-SHIPPED = ("emodetect/shipped/emodetect.tflite", "emodetect/shipped/model_card.json",
-           "emodetect/shipped/training.json")
+SHIPPED = ("emodetect/shipped/model_card.json", *(f"emodetect/shipped/{labels}/{name}" for labels in READINGS
+                                                   for name in ("emodetect.tflite", "training.json")))
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +88,53 @@ print(len(faces), faces[0].label, probs.shape, emodetect.__version__)
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "happy", "(1,", "7)", __version__]
+
+
+def test_ray_workers_run_the_installed_package(installed, media_dir, tmp_path):
+    """A two-node Ray cluster whose nodes run the environment the wheel was installed into (what `ray start` is on
+    machines set up by the README's cluster recipe): a task pinned to each node imports emodetect from the
+    installed package, never the checkout, and `emodetect batch --ray ADDRESS`, run from another folder, analyses
+    the photos there (6 faces in the group selfie)."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(media_dir / "group_selfie.jpg", photos)
+    script = f"""
+import csv, json, subprocess, sys
+import ray
+from ray.cluster_utils import Cluster
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+cluster = Cluster(initialize_head=True, head_node_args={{"num_cpus": 0, "include_dashboard": False}})
+for _ in range(2):
+    cluster.add_node(num_cpus=1)
+cluster.wait_for_nodes()
+try:
+    ray.init(address=cluster.address, log_to_driver=False, logging_level="warning")
+
+    @ray.remote(num_cpus=1)
+    def where():
+        import emodetect, emodetect.paths
+        return [emodetect.__file__, str(emodetect.paths.LITE_MODEL)]
+
+    workers = [n["NodeID"] for n in ray.nodes() if n["Alive"] and n["Resources"].get("CPU")]
+    places = ray.get([where.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote()
+                      for node in workers])
+    ray.shutdown()
+    done = subprocess.run([{str(installed.parent / "emodetect")!r}, "batch", {str(photos)!r}, "--out", "out",
+                           "--ray", cluster.address, "--quiet"], capture_output=True, text=True)
+    faces = list(csv.DictReader(open("out/photos.csv"))) if done.returncode == 0 else []
+    print(json.dumps({{"nodes": len(workers), "places": places, "rc": done.returncode, "err": done.stderr[-3000:],
+                      "faces": len(faces)}}))
+finally:
+    cluster.shutdown()
+"""
+    done = subprocess.run([str(installed), "-c", script], cwd=tmp_path, env=_outside(tmp_path), capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["rc"] == 0, report["err"]
+    assert report["nodes"] == 2 and len(report["places"]) == 2
+    for module, model in report["places"]:
+        assert not module.startswith(str(PROJECT_DIR)) and "site-packages" in module, module
+        assert not model.startswith(str(PROJECT_DIR)), model
+    assert report["faces"] == 6

@@ -108,12 +108,18 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(small_fer, smoke_ru
     from emodetect.train import load_state
 
     alone, shipped = tmp_path / "alone" / "model.keras", tmp_path / "shipped" / "model.keras"
+    # A CSV has no FER+ votes to calibrate the FER+ reading against: one error line, nothing written.
     status, out = _cli(capsys, "export", "--run-dir", killed, "--model", alone, "--data", small_fer)
+    assert status == 2 and out.strip().splitlines()[-1].startswith("error: the ferplus reading is calibrated against")
+    assert not alone.with_suffix(".tflite").exists()
+    status, out = _cli(capsys, "export", "--labels", "fer2013", "--run-dir", killed, "--model", alone,
+                       "--data", small_fer)
     assert status == 0, out[-2000:]
-    status, out = _cli(capsys, "export", "--run-dir", reference, "--member", alone, "--model", shipped,
-                       "--views", "flip", "--data", small_fer)
+    status, out = _cli(capsys, "export", "--labels", "fer2013", "--run-dir", reference, "--member", alone,
+                       "--model", shipped, "--views", "flip", "--data", small_fer)
     assert status == 0, out[-2000:]
     record = json.loads(shipped.with_name("training.json").read_text())
+    assert record["labels"] == "fer2013" and EmotionClassifier.load(shipped.with_suffix(".tflite")).labels == "fer2013"
     # Calibrated for the views it was exported for, and run with them unless told otherwise.
     assert record["views"] == "flip" and EmotionClassifier.load(shipped.with_suffix(".tflite")).tta == "flip"
     assert record["command"].endswith(f"--model {shipped} --views flip --data {small_fer}")
@@ -146,6 +152,7 @@ def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(small_fer
     from emodetect.classifier import EmotionClassifier
     from emodetect.data import load_fer2013
     from emodetect.evaluate import training_summary
+    from emodetect.labels import DEFAULT_READING
     from emodetect.paths import LITE_MODEL, MODEL_CARD
     from emodetect.train import TEACHER_PROBS, epoch_dataset, load_state, prepare_batches
 
@@ -183,8 +190,8 @@ def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(small_fer
     _, member = _run_member(run)
     assert member["teacher"] == {"model": str(teacher), "members": teacher_record["members"]}
     summary = training_summary([member])
-    # The teacher is the shipped model: every run behind it, as its card counts them (test_model_card checks how).
-    teacher_hours = json.loads(MODEL_CARD.read_text())["training"]["cpu_hours"]
+    # The teacher is a shipped model: every run behind it, as its card counts them (test_model_card checks how).
+    teacher_hours = json.loads(MODEL_CARD.read_text())["readings"][DEFAULT_READING]["training"]["cpu_hours"]
     assert summary["members"][0]["teacher"]["cpu_hours"] == pytest.approx(teacher_hours, abs=1e-5)
     assert summary["cpu_hours"] == pytest.approx(member["cpu_seconds"] / 3600 + teacher_hours)
 
@@ -279,28 +286,29 @@ def test_soft_labels_need_the_image_folder_the_votes_describe(tmp_path, capsys):
     assert out.strip().splitlines()[-1].startswith("error: --soft-labels needs the FER-2013 image folder")
 
 
-def test_a_fine_tune_starts_from_the_shipped_models_network(small_fer, tmp_path, capsys):
-    """`--init models/emodetect.keras`: the resnet_narrow member of the shipped pair is where training starts, so
+def test_a_fine_tune_starts_from_a_trained_network(small_fer, tmp_path, capsys):
+    """`--init runs/narrow-distill-e48/best.keras`: a committed run's network is where training starts, so
     one epoch at a tiny learning rate already scores like a trained model (a fresh network scores near chance),
     and its training record goes with the run; a model with no network of that architecture is one error line."""
-    from emodetect.paths import KERAS_MODEL
+    from emodetect.paths import PROJECT_DIR
+
+    network = PROJECT_DIR / "runs" / "narrow-distill-e48" / "best.keras"
 
     status, out = _cli(capsys, "train", "--run-dir", tmp_path / "tuned", "--data", small_fer, "--arch", "resnet_narrow",
-                       "--limit", "256", "--batch-size", "32", "--epochs", "1", "--lr", "1e-7", "--init", KERAS_MODEL)
+                       "--limit", "256", "--batch-size", "32", "--epochs", "1", "--lr", "1e-7", "--init", network)
     assert status == 0, out[-2000:]
     state = json.loads((tmp_path / "tuned" / "state.json").read_text())
-    assert state["config"]["init"] == str(KERAS_MODEL)
+    assert state["config"]["init"] == str(network)
     assert state["history"][0]["public_accuracy"] > 0.5  # 256 PublicTest faces; chance is 1/7
 
     # The run keeps the record of the network it started from, so the model card counts its hours too,
-    # even after the shipped model it came from is replaced.
+    # even after the model file it came from is replaced.
     from emodetect.evaluate import training_summary
-    from emodetect.train import _run_member
+    from emodetect.train import _run_member, _training_record
 
-    (started,) = [m for m in json.loads(KERAS_MODEL.with_name("training.json").read_text())["members"]
-                  if m["config"]["arch"] == "resnet_narrow"]
+    started = _training_record(json.loads(network.with_name("state.json").read_text()))
     _, record = _run_member(tmp_path / "tuned")
-    assert record["init"] == {"model": str(KERAS_MODEL), "members": [started]}
+    assert record["init"] == {"model": str(network), "members": [started]}
     summary = training_summary([record])
     started_hours = training_summary([started])["cpu_hours"]  # itself, and what it was made from in turn
     assert started_hours >= started["cpu_seconds"] / 3600 > 0
@@ -308,6 +316,6 @@ def test_a_fine_tune_starts_from_the_shipped_models_network(small_fer, tmp_path,
     assert summary["cpu_hours"] == pytest.approx(state["cpu_seconds"] / 3600 + started_hours)
 
     status, out = _cli(capsys, "train", "--run-dir", tmp_path / "wrong", "--data", small_fer, "--arch", "seed",
-                       "--limit", "64", "--init", KERAS_MODEL)
+                       "--limit", "64", "--init", network)
     assert status == 2
-    assert out.strip().splitlines()[-1] == f"error: {KERAS_MODEL}: holds no seed network to start from"
+    assert out.strip().splitlines()[-1] == f"error: {network}: holds no seed network to start from"

@@ -1,9 +1,9 @@
 """Print a run's entry for models/runs.md from its state.json (numbers from the run, not typed in).
 
-    python tools/run_log.py runs/NAME [--card models/model_card.json] [--views]
+    python tools/run_log.py runs/NAME [--card models/model_card.json --labels READING] [--views]
 
-With --card (the card `python -m emodetect evaluate` wrote for this run's exported
-model), the entry also gives that model's PrivateTest accuracy. With --views, it
+With --card (the card `python -m emodetect evaluate` wrote) and --labels (the reading whose model
+the run belongs to), the entry also gives that model's PrivateTest accuracy. With --views, it
 gives the PublicTest accuracy of the run's best model (converted as `export` does)
 with each set of test-time views, against FER-2013's labels and the FER+ plurality:
 what decides whether a finished run ships, measured without touching PrivateTest.
@@ -20,7 +20,8 @@ from pathlib import Path
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--card", type=Path, help="model card of this run's exported model")
+    parser.add_argument("--card", type=Path, help="the model card holding this run's exported model")
+    parser.add_argument("--labels", default="ferplus", help="the reading of that model in the card")
     parser.add_argument("--views", action="store_true", help="score the best model on PublicTest per set of views")
     args = parser.parse_args()
     state = json.loads((args.run_dir / "state.json").read_text())
@@ -28,7 +29,7 @@ def main() -> None:
     history = state["history"]
     private = ""
     if args.card:
-        metrics = json.loads(args.card.read_text())["metrics"]["PrivateTest"]
+        metrics = json.loads(args.card.read_text())["readings"][args.labels]["metrics"]["PrivateTest"]
         private = "; PrivateTest of that model " + ", ".join(
             f"{metrics[tta]['accuracy']:.4f} ({tta})" for tta in metrics)
     per_epoch_h = state["cpu_seconds"] / 3600 / max(1, len(history))
