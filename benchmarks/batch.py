@@ -25,8 +25,8 @@ import cv2
 import numpy as np
 
 from emodetect import batch
+from emodetect.app.samples import MEDIA_DIR
 from emodetect.paths import LITE_MODEL, PROJECT_DIR
-from emodetect.samples import MEDIA_DIR
 from emodetect.video import AnnotatedWriter, iter_frames, probe
 
 _WORKER_RSS = """

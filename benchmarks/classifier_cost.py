@@ -19,8 +19,8 @@ from pathlib import Path
 
 from emodetect.classifier import TTA_VIEWS, EmotionClassifier
 from emodetect.data import load_fer2013
-from emodetect.evaluate import accuracy_by_views
 from emodetect.paths import LITE_MODEL, PROJECT_DIR, default_data_dir
+from emodetect.training.evaluate import accuracy_by_views
 
 FACES = 300
 

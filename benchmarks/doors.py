@@ -19,8 +19,8 @@ from benchmarks.classifier_cost import FACES, ms_per_face
 from emodetect.classifier import TTA_VIEWS, EmotionClassifier, recorded_views
 from emodetect.data import load_fer2013
 from emodetect.detector import DOOR_VIEWS, door_views
-from emodetect.evaluate import accuracy_by_views
 from emodetect.paths import LITE_MODEL, default_data_dir
+from emodetect.training.evaluate import accuracy_by_views
 
 PHOTO_BUDGET_MS = 100.0
 

@@ -39,8 +39,8 @@ BLOB_SIGMA = 12.0  # pixels of the 48×48 face: a blob about the size of the eye
 def randomised_classifier(tta: str) -> EmotionClassifier:
     """The shipped ensemble's architecture (resnet + resnet_narrow, probabilities averaged) with the
     weights it starts training from, as LiteRT with int8 weights like the shipped file."""
-    from emodetect import models
     from emodetect._tensorflow import keras
+    from emodetect.training import models
 
     keras.utils.set_random_seed(SEED)
     model = models.average([models.build("resnet"), models.build("resnet_narrow")], name="randomised")

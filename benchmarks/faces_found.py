@@ -35,9 +35,9 @@ import numpy as np
 from benchmarks.peer import run_peer
 from emodetect import faces as face_detection
 from emodetect.detector import EmotionDetector
-from emodetect.evaluate import MIN_CLASS_PHOTOS, accuracy_and_macro_recall, wild_photos
 from emodetect.imageio import read_image
 from emodetect.paths import PROJECT_DIR
+from emodetect.training.evaluate import MIN_CLASS_PHOTOS, accuracy_and_macro_recall, wild_photos
 from emodetect.video import iter_frames
 
 SHARED = PROJECT_DIR.parent / "shared" / "data"

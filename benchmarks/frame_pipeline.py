@@ -20,9 +20,9 @@ import numpy as np
 
 from benchmarks.peer import run_peer
 from emodetect import faces as face_detection
+from emodetect.app.live import FrameAnalyser
 from emodetect.detector import EmotionDetector
 from emodetect.draw import annotate
-from emodetect.live import FrameAnalyser
 from emodetect.paths import PROJECT_DIR
 from emodetect.video import iter_frames
 

@@ -14,14 +14,14 @@ import json
 import subprocess
 import sys
 
-from emodetect.models import ARCHITECTURES
 from emodetect.paths import PROJECT_DIR
+from emodetect.training.models import ARCHITECTURES
 
 _ONE = """
 import json, sys, time
 import numpy as np
 from emodetect._tensorflow import keras
-from emodetect import models
+from emodetect.training import models
 arch, policy, batch, jit = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 keras.mixed_precision.set_global_policy(policy)
 model = models.build(arch)

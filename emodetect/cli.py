@@ -169,8 +169,8 @@ def _batch(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from emodetect.models import DEFAULT_EPOCHS
-    from emodetect.train import TrainConfig, train
+    from emodetect.training.models import DEFAULT_EPOCHS
+    from emodetect.training.train import TrainConfig, train
 
     if args.resume:
         train(TrainConfig(data=args.data), args.run_dir, resume=True, new_epochs=args.epochs)
@@ -186,7 +186,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _average(args: argparse.Namespace) -> int:
-    from emodetect.train import average_epochs, shipped_weights
+    from emodetect.training.train import average_epochs, shipped_weights
 
     state = average_epochs(args.run_dir, args.data)
     averaged = state["averaged"]
@@ -200,7 +200,7 @@ def _average(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from emodetect.paths import keras_model
-    from emodetect.train import export_runs
+    from emodetect.training.train import export_runs
 
     print(export_runs(args.run_dir, args.model or keras_model(args.labels), args.member, args.data, args.views,
                       args.argv, args.labels))
@@ -208,7 +208,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from emodetect.evaluate import build_model_card, public_test_by_views, public_test_lines, write_model_card
+    from emodetect.training.evaluate import build_model_card, public_test_by_views, public_test_lines, write_model_card
 
     if args.public_only:
         if not args.model:
@@ -241,8 +241,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from emodetect.classifier import DEFAULT_VIEWS, TTA_VIEWS
     from emodetect.labels import DEFAULT_READING, READINGS
-    from emodetect.models import ARCHITECTURES, DEFAULT_ARCH, DEFAULT_EPOCHS
     from emodetect.paths import MODEL_CARD, default_data_dir
+    from emodetect.training.models import ARCHITECTURES, DEFAULT_ARCH, DEFAULT_EPOCHS
 
     parser = argparse.ArgumentParser(prog="python -m emodetect", description=__doc__)
     readings_help = "; ".join(f"{labels}, {meaning}" for labels, meaning in READINGS.items())

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from emodetect import app_support
+from emodetect.app import model, page
 
-app_support.setup_page("Home")
-card = app_support.model_card()
+page.setup_page("Home")
+card = model.model_card()
 default = card["readings"][card["default_reading"]]
 photo_door = default["doors"]["photo"]
 counts = card["class_counts"]["PrivateTest"]
@@ -17,7 +17,7 @@ st.write(
     f"one of **{', '.join(card['emotions'])}**, or grouped into **{', '.join(card['valences'])}**. "
     "A face detector (BlazeFace) finds the faces; small convolutional networks trained on FER-2013 (48×48 gray "
     "face crops) read each one, in one of two readings: "
-    + "; ".join(f"**{app_support.READING_NAMES[labels].lower()}**, {reading['meaning']} "
+    + "; ".join(f"**{model.READING_NAMES[labels].lower()}**, {reading['meaning']} "
                 f"({networks[labels]} network{'s' if networks[labels] > 1 else ''})"
                 for labels, reading in card["readings"].items())
     + ". The Image and Video pages and the Dataset explorer switch between them in one click."
@@ -26,21 +26,21 @@ st.write(
 st.subheader("The model")
 cols = st.columns(4)
 cols[0].metric("Real photos right", f"{default['wild']['photo']['accuracy']:.1%}",
-               help=f"{app_support.READING_NAMES[card['default_reading']]}, the app's first choice, through the "
+               help=f"{model.READING_NAMES[card['default_reading']]}, the app's first choice, through the "
                     f"photo door: {card['wild_photos']['photos']:,} labelled photos of real people, never trained on.")
 cols[1].metric("Against FER+", f"{photo_door['ferplus_accuracy']['PrivateTest']:.1%}",
                help="PrivateTest faces given what most of their 10 FER+ annotators chose "
                     f"({default['ferplus']['faces']['PrivateTest']:,} faces with one most-voted emotion).")
 fer2013 = card["readings"]["fer2013"]["doors"]["photo"]
 cols[2].metric("FER-2013 PrivateTest", f"{fer2013['accuracy']['PrivateTest']:.1%}",
-               help=f"{app_support.READING_NAMES['fer2013']}: the {sum(counts.values()):,} PrivateTest faces "
+               help=f"{model.READING_NAMES['fer2013']}: the {sum(counts.values()):,} PrivateTest faces "
                     "given their FER-2013 label, never used for training or tuning.")
 cols[3].metric("Model size", f"{default['runtime']['bytes'] / 1e6:.1f} MB",
                help=f"{default['parameters']:,} parameters, `{default['architecture']}`, input "
                     f"{card['input']['size'][0]}×{card['input']['size'][1]} {card['input']['color']}.")
-st.dataframe(app_support.doors_table(card), hide_index=True, width="content",
-             column_config=app_support.DOORS_TABLE_COLUMNS)
-st.caption(app_support.doors_table_caption(card)
+st.dataframe(model.doors_table(card), hide_index=True, width="content",
+             column_config=model.DOORS_TABLE_COLUMNS)
+st.caption(model.doors_table_caption(card)
            + f" Always answering the most common class would score {max(counts.values()) / sum(counts.values()):.1%} "
              "on FER-2013 PrivateTest.")
 
@@ -50,6 +50,6 @@ st.info(
 )
 
 st.subheader("Pages")
-for page in app_support.PAGES[1:]:
-    st.page_link(page.file, label=f"**{page.title}**")
-    st.caption(page.about)
+for other in page.PAGES[1:]:
+    st.page_link(other.file, label=f"**{other.title}**")
+    st.caption(other.about)

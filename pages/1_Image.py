@@ -4,22 +4,22 @@ from pathlib import Path
 
 import streamlit as st
 
-from emodetect import app_support, charts
+from emodetect.app import charts, image_page, model, page
+from emodetect.app.samples import sample_images
 from emodetect.detector import face_limit_note
 from emodetect.draw import HOW_TO_READ, annotate
 from emodetect.errors import InputError
 from emodetect.labels import EMOTIONS
 from emodetect.limits import MAX_UPLOAD_MB
-from emodetect.samples import sample_images
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
 LAST_READ = "image_last_read"  # session-state key: (bytes, name) of the last picture that could be read
 
-app_support.setup_page("Image")
+page.setup_page("Image")
 st.title("Emotions in a photo")
 st.write("Upload a photo (or pick a sample): each face gets a box, its most likely emotion and a chart of all of them.")
-labels = app_support.reading_picker(st, key="image-reading")
-st.caption(app_support.door_caption("photo", labels))
+labels = model.reading_picker(st, key="image-reading")
+st.caption(model.door_caption("photo", labels))
 
 samples = sample_images()
 upload_col, sample_col = st.columns([2, 1]) if samples else (st.container(), None)
@@ -45,31 +45,31 @@ else:
     st.stop()
 
 try:
-    image, faces = app_support.detect_image(data, name, labels)
+    image, faces = image_page.detect_image(data, name, labels)
     st.session_state[LAST_READ] = data, name
 except InputError as e:
-    st.error(app_support.plain(str(e), quoted=name))
+    st.error(page.plain(str(e), quoted=name))
     if LAST_READ not in st.session_state:
         st.stop()
     # The session's earlier picture stays on screen (from the cache), said to be the earlier one.
     data, name = st.session_state[LAST_READ]
-    image, faces = app_support.detect_image(data, name, labels)
-    st.caption(f"Below: {app_support.plain(name)}, the last picture that could be read.")
+    image, faces = image_page.detect_image(data, name, labels)
+    st.caption(f"Below: {page.plain(name)}, the last picture that could be read.")
 
 ids = list(range(1, len(faces) + 1))
 annotated = annotate(image, faces, valence=valence, ids=ids)
-st.subheader(app_support.faces_found(len(faces)))
-if note := face_limit_note(len(faces), app_support.detector(labels).max_faces):
+st.subheader(image_page.faces_found(len(faces)))
+if note := face_limit_note(len(faces), model.detector(labels).max_faces):
     st.warning(note)
 
 picture_col, faces_col = st.columns([3, 2], gap="large")
 with picture_col:
-    st.image(app_support.for_display(annotated), width="stretch")
+    st.image(image_page.for_display(annotated), width="stretch")
     stem = Path(name).stem
     download_png, download_json = st.columns(2)
-    download_png.download_button("Download annotated PNG", data=lambda: app_support.to_png(annotated),
+    download_png.download_button("Download annotated PNG", data=lambda: image_page.to_png(annotated),
                                  file_name=f"{stem}_emotions.png", mime="image/png", on_click="ignore")
-    download_json.download_button("Download results (JSON)", data=app_support.results_json(name, image, faces, labels),
+    download_json.download_button("Download results (JSON)", data=image_page.results_json(name, image, faces, labels),
                                   file_name=f"{stem}_emotions.json", mime="application/json", on_click="ignore")
 
 with faces_col:
@@ -87,7 +87,7 @@ with faces_col:
         if explain:
             emotion = thumb_col.selectbox("Emotion to explain", EMOTIONS, index=EMOTIONS.index(face.label),
                                           key=f"explain-{name}-{face_id}")
-            thumb_col.image(app_support.relevance_overlay(face.crop, emotion, labels), width="stretch")
+            thumb_col.image(model.relevance_overlay(face.crop, emotion, labels), width="stretch")
         chart_col.markdown(f"**Face {face_id}**: {label} ({probs.max():.0%})")
         chart_col.plotly_chart(charts.probability_bars(face.probs, valence=valence), key=f"face-{face_id}",
                                config={"displayModeBar": False})

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from emodetect import app_support, charts
+from emodetect.app import charts, model, page, settings, video_page
+from emodetect.app.samples import sample_videos
 from emodetect.detector import face_limit_note
 from emodetect.errors import InputError
 from emodetect.labels import EMOTIONS
 from emodetect.limits import MAX_UPLOAD_MB, MAX_VIDEO_SECONDS, duration_text
-from emodetect.samples import sample_videos
 from emodetect.video import SMOOTH_PREFIX
 
 VIDEO_TYPES = ["mp4", "mov", "avi", "mkv", "webm"]
@@ -18,12 +18,12 @@ RESULT = "video_result"  # session-state key of the last successful analysis
 CANCELLED = "video_left_line"  # session-state key: the visitor pressed Cancel while waiting for a slot
 EVERY_FRAME, PER_SECOND = "Every frame", "Frames per second"
 
-app_support.setup_page("Video")
+page.setup_page("Video")
 st.title("Emotions in a video")
 st.write("Upload a short clip (or pick a sample) and press **Analyse**: every face is followed through the clip "
          "and its emotions are charted over time.")
-labels = app_support.reading_picker(st, key="video-reading")
-st.caption(app_support.door_caption("video", labels))
+labels = model.reading_picker(st, key="video-reading")
+st.caption(model.door_caption("video", labels))
 
 samples = sample_videos()
 upload_col, sample_col = st.columns([2, 1]) if samples else (st.container(), None)
@@ -39,7 +39,7 @@ sampling_col, fps_col, smoothing_col = st.columns(3)
 sampling = sampling_col.radio("Frames to analyse", [EVERY_FRAME, PER_SECOND], horizontal=True,
                               help="Analysing a few frames per second finishes much sooner on long clips.")
 fps = fps_col.number_input(PER_SECOND, min_value=1, max_value=30, value=5, disabled=sampling == EVERY_FRAME)
-smoothing = app_support.smoothing_slider(smoothing_col)
+smoothing = page.smoothing_slider(smoothing_col)
 
 if upload is not None:
     name, data, path = upload.name, upload.getvalue(), None
@@ -55,7 +55,7 @@ if st.session_state.pop(CANCELLED, False):
     st.info("You left the line; press Analyse to try again.")
 if start:
     slot = st.empty()
-    slots = app_support.analysis_slots()
+    slots = settings.analysis_slots()
 
     waiting_ui = {}  # drawn on the first wait only (widget keys are unique): the place in line, a Cancel button
 
@@ -68,7 +68,7 @@ if start:
                 waiting_ui["place"] = st.empty()
                 st.button("Cancel", key="leave-line", on_click=leave_line,
                           help="Leave the line; nothing has been analysed yet.")
-        waiting_ui["place"].info(app_support.waiting_text(ahead, slots.slots))
+        waiting_ui["place"].info(settings.waiting_text(ahead, slots.slots))
 
     last_shown = [0.0]
 
@@ -80,29 +80,29 @@ if start:
                 """Move the bar at most a few times a second: every update is a message to the browser."""
                 if done == total or time.monotonic() - last_shown[0] > 0.25:
                     last_shown[0] = time.monotonic()
-                    bar.progress(min(1.0, done / total), text=app_support.progress_text(done, total, elapsed))
+                    bar.progress(min(1.0, done / total), text=video_page.progress_text(done, total, elapsed))
 
-            st.session_state[RESULT] = app_support.analyse_clip(
+            st.session_state[RESULT] = video_page.analyse_clip(
                 name, data=data, path=path, fps=None if sampling == EVERY_FRAME else float(fps),
                 smoothing_s=smoothing, progress=show_progress, labels=labels)
     except InputError as e:
-        st.error(app_support.plain(str(e), quoted=Path(name).name))
+        st.error(page.plain(str(e), quoted=Path(name).name))
     finally:
         slot.empty()
 
-result: app_support.VideoResult | None = st.session_state.get(RESULT)
+result: video_page.VideoResult | None = st.session_state.get(RESULT)
 if result is None:
     st.stop()
 
 analysis, info = result.analysis, result.analysis.info
-st.subheader(f"Results: {app_support.plain(result.name)}")
+st.subheader(f"Results: {page.plain(result.name)}")
 st.caption(f"{duration_text(info.duration_s)}, {info.width}×{info.height} at {info.fps:.3g} fps; "
            f"{analysis.frames_analyzed} frames analysed ({result.settings}) in "
            f"{duration_text(analysis.seconds)}.")
 
 if note := face_limit_note(analysis.most_faces_in_a_frame, result.max_faces):
     st.warning(note)
-tracks = app_support.face_tracks(analysis.timeline)
+tracks = video_page.face_tracks(analysis.timeline)
 if not tracks:
     st.warning("No face was found in this clip. The detector looks for real, roughly frontal human faces; "
                "faces seen from the side, very small or in the dark are often missed.")

@@ -2,7 +2,7 @@
 
 The browser streams its camera to this server. `callback` runs on a WebRTC worker thread, draws
 on each frame it gets and hands a small record to the page through a queue; the page reads the
-queue once a second (`live.REFRESH_S`) to update the chart. ICE servers: see `emodetect.live`.
+queue once a second (`live.REFRESH_S`) to update the chart. ICE servers: see `emodetect.app.live`.
 """
 
 import queue
@@ -12,20 +12,20 @@ import av
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from emodetect import app_support, charts, consent, live
+from emodetect.app import charts, consent, live, model, page, settings
 
 CHART_POINTS = 150  # per line: 30 s at 5 fps; more only makes each refresh heavier
 
-app_support.setup_page("Webcam")
+page.setup_page("Webcam")
 st.title("Live emotions from your webcam")
 st.write("Click **START** and allow the camera. Each face gets a box and its most likely emotion, smoothed "
          f"over time; the chart follows the largest face over the last {live.WINDOW_S:.0f} seconds. Frames are "
          "analysed on the server and never stored.")
-st.caption(app_support.door_caption("webcam"))
+st.caption(model.door_caption("webcam"))
 
 try:
-    rtc_configuration = app_support.rtc_configuration()
-    camera_fps = app_support.webcam_fps()
+    rtc_configuration = settings.rtc_configuration()
+    camera_fps = settings.webcam_fps()
 except ValueError as e:
     st.error(str(e))
     st.stop()
@@ -34,7 +34,7 @@ live.quiet_frame_drops()
 consent.use_rfc7675_consent()  # a browser that answers late keeps its stream
 if "webcam_records" not in st.session_state:
     st.session_state.webcam_records = live.new_queue()
-    st.session_state.webcam_analyser = live.FrameAnalyser(app_support.webcam_detector())
+    st.session_state.webcam_analyser = live.FrameAnalyser(model.webcam_detector())
     st.session_state.webcam_stats = live.LiveStats()
     st.session_state.webcam_playing = False
 records: queue.Queue[live.LiveRecord] = st.session_state.webcam_records
@@ -68,7 +68,7 @@ with video_col:
         async_processing=True,
         rtc_configuration=rtc_configuration,
     )
-    analyser.smoothing_s = app_support.smoothing_slider(st)
+    analyser.smoothing_s = page.smoothing_slider(st)
 playing = ctx.state.playing
 if playing and not st.session_state.webcam_playing:  # a new stream: start the chart afresh
     stats.drain(records)

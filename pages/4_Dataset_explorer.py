@@ -4,13 +4,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from emodetect import app_support, charts
+from emodetect.app import charts, explorer, model, page, settings
+from emodetect.app.roots import REFUSAL
 from emodetect.data import DatasetError, votes_text
 from emodetect.draw import HOW_TO_READ
-from emodetect.evaluate import detailed_metrics
 from emodetect.labels import EMOTIONS, VALENCES
 from emodetect.limits import MAX_UPLOAD_MB
-from emodetect.roots import REFUSAL
+from emodetect.training.evaluate import detailed_metrics
 
 SAMPLES_PER_CLASS = 12
 MISTAKES_SHOWN = 24
@@ -29,15 +29,15 @@ def confusion_pair(matrix: list, valence_matrix: list, key: str) -> None:
                            key=f"{key}-rates")
 
 
-app_support.setup_page("Dataset explorer")
-card = app_support.model_card()
+page.setup_page("Dataset explorer")
+card = model.model_card()
 
 st.title("FER-2013 and the model")
-labels = app_support.reading_picker(st, key="explorer-reading")
+labels = model.reading_picker(st, key="explorer-reading")
 reading = card["readings"][labels]
 private, training = reading["private_test"], reading["training"]
 # Visitors pick one of the copies the operator configured, by name (never a server path), or upload a CSV.
-copies = [root.label for root in app_support.data_roots()]
+copies = [root.label for root in settings.data_roots()]
 options = copies + [UPLOAD]
 if DATASET_PARAM in st.query_params and st.query_params[DATASET_PARAM] not in copies:
     st.error(REFUSAL)  # the same words whatever was asked: nothing about what exists
@@ -59,9 +59,9 @@ with card_tab:
     st.caption("Every number here comes from the model card shipped with the models (models/model_card.json).")
 
     st.subheader("Every door, both readings")
-    st.dataframe(app_support.doors_table(card), hide_index=True, width="content",
-                 column_config=app_support.DOORS_TABLE_COLUMNS)
-    st.caption(app_support.doors_table_caption(card))
+    st.dataframe(model.doors_table(card), hide_index=True, width="content",
+                 column_config=model.DOORS_TABLE_COLUMNS)
+    st.caption(model.doors_table_caption(card))
 
     st.subheader("Class balance")
     share = st.radio("Show", ["Images", "Share of each split"], horizontal=True) != "Images"
@@ -71,7 +71,7 @@ with card_tab:
     st.caption(f"Only {train_counts[rarest] / sum(train_counts.values()):.1%} of the training faces show {rarest}: "
                "too few to learn it well, as the scores below show.")
 
-    reading_name = app_support.READING_NAMES[labels].lower()
+    reading_name = model.READING_NAMES[labels].lower()
     st.subheader(f"PrivateTest confusion matrix against FER-2013's labels ({reading_name})")
     confusion_pair(private["confusion_matrix"], private["valence_confusion_matrix"], key="card-confusion")
 
@@ -141,13 +141,13 @@ with data_tab:
             if upload is None:
                 st.info("Upload a fer2013.csv in the sidebar to see its faces.")
                 st.stop()
-            key, source = app_support.upload_key(upload.getvalue()), app_support.plain(upload.name)
-            splits = app_support.uploaded_dataset(key, upload.name, upload.getvalue())
+            key, source = explorer.upload_key(upload.getvalue()), page.plain(upload.name)
+            splits = explorer.uploaded_dataset(key, upload.name, upload.getvalue())
         else:
-            key, source = choice, app_support.plain(choice)
-            splits = app_support.dataset(choice)
+            key, source = choice, page.plain(choice)
+            splits = explorer.dataset(choice)
     except DatasetError as e:
-        st.error(app_support.plain(str(e), quoted=upload.name if choice == UPLOAD else choice))
+        st.error(page.plain(str(e), quoted=upload.name if choice == UPLOAD else choice))
         st.stop()
 
     names = list(splits)
@@ -155,7 +155,7 @@ with data_tab:
     split = splits[split_name]
     st.caption(f"{len(split):,} faces in {split_name}, read from {source}")
 
-    ferplus = app_support.split_ferplus(key, split_name, splits)  # None: no FER+ votes for these faces
+    ferplus = explorer.split_ferplus(key, split_name, splits)  # None: no FER+ votes for these faces
     overruled = ferplus.scored & (ferplus.plurality != split.labels) if ferplus else np.zeros(len(split), bool)
 
     st.subheader("Sample faces per class")
@@ -175,7 +175,7 @@ with data_tab:
                         if ferplus else None)  # a blank caption keeps an overruled face's row aligned
             faces_col.image([split.images[i] for i in picked], width=64, caption=captions)
 
-    probs = app_support.split_probs(key, split_name, labels, splits)
+    probs = explorer.split_probs(key, split_name, labels, splits)
     predicted = probs.argmax(axis=1)
 
     st.subheader("One face up close")
@@ -184,7 +184,7 @@ with data_tab:
     face_col.image(split.images[number - 1], width=144)
     about_col.markdown(f"FER-2013 label: **{EMOTIONS[split.labels[number - 1]]}**  \n"
                        f"The model: **{EMOTIONS[predicted[number - 1]]}** {probs[number - 1].max():.0%}")
-    if votes := app_support.face_votes(key, split, number - 1):
+    if votes := explorer.face_votes(key, split, number - 1):
         about_col.markdown(f"FER+ votes (10 people): {votes_text(votes)}")
         if overruled[number - 1]:
             about_col.warning(f"The annotators overruled this face's label: most chose "
@@ -193,7 +193,7 @@ with data_tab:
         about_col.caption("FER+ has no votes for this face.")
 
     st.subheader("Most confidently misclassified")
-    mistakes = app_support.confident_mistakes(probs, split.labels, MISTAKES_SHOWN)
+    mistakes = explorer.confident_mistakes(probs, split.labels, MISTAKES_SHOWN)
     if len(mistakes):
         st.caption("True class → what the model said, with its confidence. Some labels are themselves debatable.")
         st.image([split.images[i] for i in mistakes], width=96,
@@ -204,8 +204,8 @@ with data_tab:
     if len(mistakes) and st.toggle("Show what the model looked at in these mistakes", key="explain-mistakes"):
         st.caption(f"{HOW_TO_READ} Each map explains the model's answer. Where FER+ has votes for a face "
                    "(10 people each), they show whether the model or the label is wrong.")
-        st.image([app_support.relevance_overlay(split.images[i], EMOTIONS[predicted[i]], labels) for i in mistakes],
-                 width=144, caption=[app_support.mistake_caption(split, i, probs[i], key) for i in mistakes])
+        st.image([model.relevance_overlay(split.images[i], EMOTIONS[predicted[i]], labels) for i in mistakes],
+                 width=144, caption=[explorer.mistake_caption(split, i, probs[i], key) for i in mistakes])
 
     st.subheader(f"Confusion matrix on {split_name}, computed now ({reading_name})")
     truths = ["FER-2013 labels"] + ([f"FER+ plurality ({ferplus.scored.sum():,} faces)"] if ferplus else [])

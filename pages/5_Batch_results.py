@@ -2,24 +2,24 @@
 
 import streamlit as st
 
-from emodetect import app_support, charts
+from emodetect.app import batch_results, charts, page, settings, video_page
+from emodetect.app.roots import REFUSAL, NotAvailable
 from emodetect.labels import EMOTIONS
-from emodetect.roots import REFUSAL, NotAvailable
 from emodetect.video import SMOOTH_PREFIX
 
 BATCH_PARAM = "batch"  # ?batch=NAME in the page's URL picks a batch, so links can share it
 
-app_support.setup_page("Batch results")
+page.setup_page("Batch results")
 st.title("Batch results")
 st.write("The results of `python -m emodetect batch` kept on this server: each clip's share of time per emotion, "
          "a clip's timeline, and the files that could not be analysed. This page only reads them.")
 
-root = app_support.results_root()
+root = settings.results_root()
 if root is None:
     st.info("No results folder is configured. The operator sets EMODETECT_RESULTS (or `results_root` in "
             ".streamlit/secrets.toml) to a folder of batch outputs (`--out`).")
     st.stop()
-names = app_support.batch_folders(root)
+names = batch_results.batch_folders(root)
 if BATCH_PARAM in st.query_params and st.query_params[BATCH_PARAM] not in names:
     st.error(REFUSAL)  # the same words whatever was asked: nothing about what exists
 if not names:
@@ -33,11 +33,11 @@ name = st.selectbox("Batch", names, key="batch_choice",
                     help="The batch outputs in the results folder the operator configured.")
 st.query_params[BATCH_PARAM] = name
 try:
-    folder = app_support.batch_folder(root, name)
+    folder = batch_results.batch_folder(root, name)
 except NotAvailable:  # removed since the list was made
     st.error(REFUSAL)
     st.stop()
-view = app_support.batch_results(str(folder), app_support.results_stamp(folder))
+view = batch_results.batch_results(str(folder), batch_results.results_stamp(folder))
 if view.counts is None:
     st.info("This batch has not finished (it is running, or it was stopped): rerun the same command to finish it.")
     st.stop()
@@ -53,7 +53,7 @@ st.caption("One row per clip and face, and per photo and face (file names shown 
 st.dataframe(view.summary, hide_index=True)
 st.download_button("Download summary.csv", view.summary_csv, file_name="summary.csv", mime="text/csv")
 
-faces = app_support.clip_faces(view.summary)
+faces = batch_results.clip_faces(view.summary)
 if len(faces):
     st.subheader("Share of time per emotion")
     st.plotly_chart(charts.emotion_shares(faces["label"].tolist(), faces[list(EMOTIONS)].to_numpy()))
@@ -61,7 +61,7 @@ if len(faces):
     st.subheader("A clip's timeline")
     clip = st.selectbox("Clip", sorted(faces["file"].unique()))
     try:
-        tracks = app_support.face_tracks(app_support.batch_timeline(folder, clip))
+        tracks = video_page.face_tracks(batch_results.batch_timeline(folder, clip))
     except NotAvailable:
         st.error(REFUSAL)
         st.stop()

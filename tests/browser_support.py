@@ -25,8 +25,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from emodetect.app.live import ICE_SERVERS_ENV
 from emodetect.labels import EMOTIONS
-from emodetect.live import ICE_SERVERS_ENV
 from emodetect.paths import PROJECT_DIR
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from emodetect.app.samples import MEDIA_DIR
 from emodetect.limits import MAX_FACES
-from emodetect.samples import MEDIA_DIR
 
 
 @dataclass(frozen=True)

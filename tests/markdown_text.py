@@ -1,4 +1,4 @@
-"""What a reader sees of the Markdown that `app_support.plain` makes: AppTest reports an element's Markdown
+"""What a reader sees of the Markdown that `emodetect.app.page.plain` makes: AppTest reports an element's Markdown
 source, and the tests compare what the visitor reads (the browser tests check the real rendering)."""
 
 from __future__ import annotations

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emodetect.app_support import READING_NAMES, model_card
+from emodetect.app.model import READING_NAMES, model_card
+from emodetect.app.roots import REFUSAL
 from emodetect.data import ferplus_for, load_ferplus_votes, votes_text
 from emodetect.labels import DEFAULT_READING, EMOTIONS, VALENCES
 from emodetect.paths import FERPLUS_VOTES, PROJECT_DIR
-from emodetect.roots import REFUSAL
 from tests.markdown_text import shown
 
 HOME = PROJECT_DIR / "app.py"
@@ -89,7 +89,7 @@ def test_image_page_offers_the_samples_and_waits_for_a_picture(media_dir):
 
 
 def test_without_shared_data_the_page_offers_uploads_only(tmp_path, monkeypatch):
-    monkeypatch.setattr("emodetect.samples.MEDIA_DIR", tmp_path / "absent")
+    monkeypatch.setattr("emodetect.app.samples.MEDIA_DIR", tmp_path / "absent")
     at = run(IMAGE_PAGE)
     assert len(at.file_uploader) == 1 and not at.selectbox
     assert at.info and not at.error

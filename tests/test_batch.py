@@ -193,6 +193,6 @@ def test_the_pool_resubmits_units_whose_worker_died(tmp_path):
 def test_ray_is_imported_only_by_the_ray_engine():
     """The app, the CLI and the batch module start without Ray (ray.init replaces SIGTERM's handler: never in
     the Streamlit server)."""
-    code = ("import sys, emodetect.app_support, emodetect.batch, emodetect.cli; "
+    code = ("import sys, emodetect.app.model, emodetect.batch, emodetect.cli; "
             "assert 'ray' not in sys.modules and 'tensorflow' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, check=True)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emodetect import app_support, roots
+from emodetect.app import batch_results, roots
+from emodetect.app.roots import REFUSAL, NotAvailable
 from emodetect.paths import PROJECT_DIR
-from emodetect.roots import REFUSAL, NotAvailable
 from tests.batch_support import ODD_NAME
 
 PAGE = PROJECT_DIR / "pages" / "5_Batch_results.py"
@@ -60,12 +60,12 @@ def test_an_unfinished_batch_and_a_missing_root_say_so(results_root, monkeypatch
 @pytest.mark.parametrize("name", ["../root/march", "escape", "not_a_batch", "/etc", "..", "march/../../root/march"])
 def test_a_folder_outside_the_list_is_refused_with_one_message(results_root, name):
     with pytest.raises(NotAvailable) as refused:
-        app_support.batch_folder(_root(results_root), name)
+        batch_results.batch_folder(_root(results_root), name)
     assert str(refused.value) == REFUSAL
 
 
 def test_a_timeline_outside_the_batch_folder_is_refused(results_root):
-    folder = app_support.batch_folder(_root(results_root), "march")
-    assert len(app_support.batch_timeline(folder, "phone_at_night.mp4"))
+    folder = batch_results.batch_folder(_root(results_root), "march")
+    assert len(batch_results.batch_timeline(folder, "phone_at_night.mp4"))
     with pytest.raises(NotAvailable):
-        app_support.batch_timeline(folder, "../../escape/timelines/phone_at_night.mp4")
+        batch_results.batch_timeline(folder, "../../escape/timelines/phone_at_night.mp4")

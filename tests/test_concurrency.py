@@ -1,8 +1,8 @@
 """Four sessions at once against one server: two webcam streams and two video analyses (the CI-sized
 version of `benchmarks/visitors.py`, which runs 4 + 4 on a 1-minute clip).
 
-The webcam sessions share the server's cached detector (app_support's st.cache_resource) across WebRTC
-worker threads; each analysis runs in a child process of its own (emodetect/video_process.py). The analyses
+The webcam sessions share the server's cached detector (emodetect.app.model's st.cache_resource) across WebRTC
+worker threads; each analysis runs in a child process of its own (emodetect/app/video_process.py). The analyses
 take turns (one at a time on the test server; the second waits in line). Run together, each session must
 still get its own correct results, the webcams must keep streaming, and no page or the server's log may
 show an error.

@@ -1,4 +1,4 @@
-"""The server's WebRTC consent check (emodetect/consent.py) between two real aioice connections on loopback,
+"""The server's WebRTC consent check (emodetect/app/consent.py) between two real aioice connections on loopback,
 with time scaled down: checks every 0.1 s, consent expiring after 1 s without an answer (30 s in use).
 
 A browser that answers each check 0.7 s late (over aioice's 0.5 s) keeps its stream under RFC 7675's rule
@@ -14,7 +14,7 @@ import aioice
 import aioice.ice
 import pytest
 
-from emodetect import consent
+from emodetect.app import consent
 
 INTERVAL_S, EXPIRY_S, LATE_S = 0.1, 1.0, 0.7
 

@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emodetect import app_support, cli
+from emodetect import cli
+from emodetect.app import image_page, video_page
 from emodetect.detector import EmotionDetector
 from emodetect.errors import InputError
 from emodetect.imageio import read_image
@@ -204,9 +205,9 @@ def test_image_page(case, made, image_session):
         assert any(shown(c.value).endswith(", the last picture that could be read.") for c in at.caption)
         return
     warnings = [w.value for w in at.warning]
-    record(case, "page", app_support.faces_found(bar_charts(at)) + (" + limit warning" if warnings else ""))
+    record(case, "page", image_page.faces_found(bar_charts(at)) + (" + limit warning" if warnings else ""))
     assert case.error is None
-    assert [h.value for h in at.subheader] == [app_support.faces_found(case.faces)] and bar_charts(at) == case.faces
+    assert [h.value for h in at.subheader] == [image_page.faces_found(case.faces)] and bar_charts(at) == case.faces
     assert warnings == ([f"Only the {MAX_FACES} largest faces are analysed in each picture or frame; smaller ones "
                          "may be left out."] if case.faces == MAX_FACES else [])
 
@@ -273,7 +274,7 @@ def test_faces_per_frame_limit_is_shown_on_the_video_page(media_dir, tmp_path, m
     """A clip of six faces analysed with a limit of three: three per frame, and the page says why."""
     clip = tmp_path / "six.mp4"
     corpus.write_clip(clip, [np.asarray(corpus.face_grid(6, 3))] * 3)
-    monkeypatch.setattr(app_support, "VIDEO_MAX_FACES", 3)
+    monkeypatch.setattr(video_page, "VIDEO_MAX_FACES", 3)
     at = run(AppTest.from_file(VIDEO_PAGE, default_timeout=120))
     analyse(at, "six.mp4", clip.read_bytes())
     assert not at.error and len(at.dataframe[0].value) == 3

@@ -121,7 +121,7 @@ def detector():
 
 @pytest.fixture(scope="module")
 def one_view(detector):
-    """What the app's maps explain (`app_support.relevance_overlay`): the face as cropped, seen once."""
+    """What the app's maps explain (`emodetect.app.model.relevance_overlay`): the face as cropped, seen once."""
     return detector.classifier.with_views("plain").predict_inputs
 
 

@@ -14,8 +14,8 @@ import pytest
 from benchmarks.faces_found import close_up_clip, cut_inside_face, thumbnail, turned
 from emodetect import EmotionDetector
 from emodetect import faces as face_detection
+from emodetect.app.live import FrameAnalyser
 from emodetect.imageio import read_image
-from emodetect.live import FrameAnalyser
 from emodetect.video import AnnotatedWriter, analyze_video
 
 DOORS = ("photo", "video", "webcam")

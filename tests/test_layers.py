@@ -1,5 +1,7 @@
-"""The library (what `import emodetect`, the CLI's image/video/batch commands and a Ray worker run) stands
-apart from the web app and from training: importing it loads neither Streamlit nor TensorFlow."""
+"""The layout shows the architecture, and the imports keep to it: the library (every module directly in
+emodetect/: what `import emodetect`, the CLI's image/video/batch commands and a Ray worker run) loads neither the
+web app's side (emodetect.app, Streamlit, plotly) nor training (emodetect.training, TensorFlow, scikit-learn), nor
+Ray; training never loads the web app; the web app's side never loads TensorFlow or Ray."""
 
 from __future__ import annotations
 
@@ -9,26 +11,46 @@ import sys
 
 from emodetect.paths import PROJECT_DIR
 
-LIBRARY = ["emodetect", "emodetect.labels", "emodetect.limits", "emodetect.errors", "emodetect.paths",
-           "emodetect.atomic", "emodetect.preprocess", "emodetect.litert", "emodetect.faces", "emodetect.imageio",
-           "emodetect.classifier", "emodetect.detector", "emodetect.draw", "emodetect.video", "emodetect.explain",
-           "emodetect.batch", "emodetect.data", "emodetect.cli"]
-# the web server's packages and modules, and training's
-OUTSIDE = ["streamlit", "streamlit_webrtc", "plotly", "tensorflow", "keras", "ray", "sklearn",
-           "emodetect.app_support", "emodetect.live", "emodetect.charts", "emodetect.train", "emodetect.models",
-           "emodetect.evaluate", "emodetect._tensorflow"]
+# The one door to TensorFlow (loading a .keras file, training) and the `python -m emodetect` entry point.
+NOT_LIBRARY = {"_tensorflow", "__main__"}
+LIBRARY = ["emodetect"] + sorted(f"emodetect.{p.stem}" for p in (PROJECT_DIR / "emodetect").glob("*.py")
+                                 if p.stem not in NOT_LIBRARY | {"__init__"})
+TRAINING = sorted(f"emodetect.training.{p.stem}" for p in (PROJECT_DIR / "emodetect" / "training").glob("*.py"))
+APP = sorted(f"emodetect.app.{p.stem}" for p in (PROJECT_DIR / "emodetect" / "app").glob("*.py"))
+WEB = ["streamlit", "streamlit_webrtc", "plotly", "emodetect.app"]
+ML = ["tensorflow", "keras", "sklearn", "emodetect.training", "emodetect._tensorflow"]
 
 
-def test_the_library_imports_neither_the_web_app_nor_training():
+def loaded_by(modules: list[str], forbidden: list[str]) -> dict[str, list[str]]:
+    """For each module imported in a fresh interpreter, in order, the forbidden modules its import loaded."""
     script = f"""
 import importlib, json, sys
+forbidden = {forbidden!r}
 loaded = {{}}
-for name in {LIBRARY!r}:
+for name in {modules!r}:
     before = set(sys.modules)
     importlib.import_module(name)
-    loaded[name] = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in {OUTSIDE!r} or m in {OUTSIDE!r})
+    loaded[name] = sorted(m for m in set(sys.modules) - before
+                          if any(m == f or m.startswith(f + ".") for f in forbidden))
 print(json.dumps({{k: v for k, v in loaded.items() if v}}))
 """
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, capture_output=True, text=True,
                           check=True)
-    assert json.loads(done.stdout.splitlines()[-1]) == {}
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_the_library_imports_neither_the_web_app_nor_training_nor_ray():
+    assert len(LIBRARY) > 15 and "emodetect.cli" in LIBRARY and "emodetect.batch" in LIBRARY
+    assert loaded_by(LIBRARY, WEB + ML + ["ray"]) == {}
+
+
+def test_training_never_imports_the_web_app():
+    assert "emodetect.training.train" in TRAINING
+    assert loaded_by(TRAINING, WEB + ["ray"]) == {}
+
+
+def test_the_web_apps_side_imports_neither_tensorflow_nor_ray():
+    """The server runs the LiteRT models; only the explorer's metrics come from training (scikit-learn)."""
+    assert "emodetect.app.model" in APP
+    assert loaded_by(APP, ["tensorflow", "keras", "ray", "emodetect._tensorflow", "emodetect.training.train",
+                           "emodetect.training.models"]) == {}

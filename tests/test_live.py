@@ -1,4 +1,4 @@
-"""emodetect.live: the webcam page's queue, rolling window and ICE settings, without a browser."""
+"""emodetect.app.live: the webcam page's queue, rolling window and ICE settings, without a browser."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import av
 import numpy as np
 import pytest
 
-from emodetect import app_support, live
+from emodetect.app import live, model, settings
 from emodetect.labels import EMOTIONS
 from emodetect.limits import DEFAULT_WEBCAM_FPS
 
@@ -150,14 +150,14 @@ def test_rtc_configuration_env_var_then_secrets_then_none(monkeypatch):
             return bool(self)
 
     monkeypatch.delenv(live.ICE_SERVERS_ENV, raising=False)
-    monkeypatch.setattr(app_support.st, "secrets", Secrets())
-    assert app_support.rtc_configuration() == {"iceServers": []}  # never None: that would fetch public servers
+    monkeypatch.setattr(settings.st, "secrets", Secrets())
+    assert settings.rtc_configuration() == {"iceServers": []}  # never None: that would fetch public servers
 
-    monkeypatch.setattr(app_support.st, "secrets", Secrets(ice_servers=[{"urls": ["stun:from.secrets"]}]))
-    assert app_support.rtc_configuration() == {"iceServers": [{"urls": ["stun:from.secrets"]}]}
+    monkeypatch.setattr(settings.st, "secrets", Secrets(ice_servers=[{"urls": ["stun:from.secrets"]}]))
+    assert settings.rtc_configuration() == {"iceServers": [{"urls": ["stun:from.secrets"]}]}
 
     monkeypatch.setenv(live.ICE_SERVERS_ENV, '[{"urls": ["stun:from.env"]}]')
-    assert app_support.rtc_configuration() == {"iceServers": [{"urls": ["stun:from.env"]}]}
+    assert settings.rtc_configuration() == {"iceServers": [{"urls": ["stun:from.env"]}]}
 
 
 def test_quiet_frame_drops_hides_only_the_drop_notice(caplog):
@@ -247,16 +247,16 @@ def test_webcam_fps_from_env_var_then_secrets_then_default(monkeypatch):
             return bool(self)
 
     monkeypatch.delenv("EMODETECT_WEBCAM_FPS", raising=False)
-    monkeypatch.setattr(app_support.st, "secrets", Secrets())
-    assert app_support.webcam_fps() == DEFAULT_WEBCAM_FPS
-    monkeypatch.setattr(app_support.st, "secrets", Secrets(webcam_fps=24))
-    assert app_support.webcam_fps() == 24
+    monkeypatch.setattr(settings.st, "secrets", Secrets())
+    assert settings.webcam_fps() == DEFAULT_WEBCAM_FPS
+    monkeypatch.setattr(settings.st, "secrets", Secrets(webcam_fps=24))
+    assert settings.webcam_fps() == 24
     monkeypatch.setenv("EMODETECT_WEBCAM_FPS", "30")
-    assert app_support.webcam_fps() == 30
+    assert settings.webcam_fps() == 30
     for bad in ("0", "61", "fast", "12.5"):
         monkeypatch.setenv("EMODETECT_WEBCAM_FPS", bad)
         with pytest.raises(ValueError, match="from 1 to 60"):
-            app_support.webcam_fps()
+            settings.webcam_fps()
 
 
 @pytest.mark.parametrize("variable, value", [(live.ICE_SERVERS_ENV, "stun:stun.example.org"),  # not JSON
@@ -278,7 +278,7 @@ def test_webcam_labels_are_smoothed_so_a_talking_face_does_not_flicker(media_dir
     from emodetect.video import iter_frames
 
     frames = list(iter_frames(media_dir / "talking_woman.mp4"))
-    detector = app_support.webcam_detector()
+    detector = model.webcam_detector()
 
     def labels(smoothing_s: float) -> list[str]:
         analyser = live.FrameAnalyser(detector, smoothing_s)

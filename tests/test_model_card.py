@@ -14,7 +14,10 @@ import pytest
 from emodetect.classifier import EVALUATION_THREADS, TTA_VIEWS, EmotionClassifier, recorded_labels, recorded_views
 from emodetect.data import load_fer2013
 from emodetect.detector import DOOR_VIEWS, EmotionDetector
-from emodetect.evaluate import (
+from emodetect.labels import DEFAULT_READING, EMOTIONS, READINGS
+from emodetect.paths import LITE_MODEL, PROJECT_DIR, lite_model
+from emodetect.preprocess import to_input
+from emodetect.training.evaluate import (
     NO_FACE,
     accuracy_by_views,
     fit_temperature,
@@ -24,9 +27,6 @@ from emodetect.evaluate import (
     wild_predictions,
     wild_scores,
 )
-from emodetect.labels import DEFAULT_READING, EMOTIONS, READINGS
-from emodetect.paths import LITE_MODEL, PROJECT_DIR, lite_model
-from emodetect.preprocess import to_input
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_the_model_the_app_runs_is_the_committed_runs_converted(fer, labels):
     """
     from emodetect.classifier import keras_to_lite
     from emodetect.litert import LiteModel
-    from emodetect.train import load_state, shipped_weights
+    from emodetect.training.train import load_state, shipped_weights
 
     faces = to_input(fer["PublicTest"].images[::4])
     members = json.loads(lite_model(labels).with_name("training.json").read_text())["members"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emodetect import models
+from emodetect.training import models
 
 
 def test_seed_parameter_count_matches_its_table():

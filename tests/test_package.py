@@ -61,7 +61,8 @@ def test_the_wheel_carries_the_model_and_its_version(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert set(SHIPPED) <= set(names)
     assert wheel.name.startswith(f"emodetect-{__version__}-")
-    assert not [n for n in names if n.startswith(("tests/", "pages/", "benchmarks/", "runs/"))]
+    assert not [n for n in names if n.startswith(("tests/", "pages/", "benchmarks/", "runs/", "emodetect/app/"))]
+    assert {"emodetect/cli.py", "emodetect/detector.py", "emodetect/training/train.py"} <= set(names)
 
 
 def test_the_installed_command_finds_six_faces_from_another_folder(installed, media_dir, tmp_path):

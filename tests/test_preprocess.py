@@ -11,7 +11,7 @@ from emodetect.data import load_csv_bytes
 from emodetect.detector import EmotionDetector
 from emodetect.imageio import read_image
 from emodetect.preprocess import to_gray48, to_input
-from emodetect.train import TrainConfig, epoch_dataset, prepare_batches
+from emodetect.training.train import TrainConfig, epoch_dataset, prepare_batches
 
 
 def test_training_batches_are_to_input_of_the_raw_images(fer):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from emodetect.roots import REFUSAL
+from emodetect.app.roots import REFUSAL
 from emodetect.video import probe
 from tests.browser_support import (
     CHROMIUM,

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from emodetect import roots
-from emodetect.roots import REFUSAL, NotAvailable
+from emodetect.app import roots
+from emodetect.app.roots import REFUSAL, NotAvailable
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The detector the app shares across sessions and threads (app_support's st.cache_resource), without a browser.
+"""The detector the app shares across sessions and threads (emodetect.app.model's st.cache_resource), without a browser.
 
 tests/test_concurrency.py drives the same sharing through the real server; these pin the causes down.
 """

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from emodetect.slots import AnalysisSlots
+from emodetect.app.slots import AnalysisSlots
 
 
 class Left(Exception):

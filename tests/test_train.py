@@ -49,7 +49,7 @@ def small_fer(fer, tmp_path_factory):
     """A fer2013.csv of 256 real Training and 256 real PublicTest faces (seed 7): what the smoke runs train
     and calibrate on. Every command reads its data afresh, and the CSV reads in a blink where the image
     folder takes 7 s."""
-    from emodetect.train import _subset
+    from emodetect.training.train import _subset
 
     rows = ["emotion,pixels,Usage"]
     for usage in ("Training", "PublicTest"):
@@ -104,8 +104,8 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(small_fer, smoke_ru
     # One run exported alone, then averaged with the other run: one .keras and one .tflite that average
     # the two, calibrated on the CSV's PublicTest faces as one model for the views asked for.
     from emodetect.classifier import EmotionClassifier
-    from emodetect.evaluate import at_temperature
-    from emodetect.train import load_state
+    from emodetect.training.evaluate import at_temperature
+    from emodetect.training.train import load_state
 
     alone, shipped = tmp_path / "alone" / "model.keras", tmp_path / "shipped" / "model.keras"
     # A CSV has no FER+ votes to calibrate the FER+ reading against: one error line, nothing written.
@@ -151,10 +151,10 @@ def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(small_fer
     gone, and the student's model card counts the CPU hours its teacher took."""
     from emodetect.classifier import EmotionClassifier
     from emodetect.data import load_fer2013
-    from emodetect.evaluate import training_summary
     from emodetect.labels import DEFAULT_READING
     from emodetect.paths import LITE_MODEL, MODEL_CARD
-    from emodetect.train import TEACHER_PROBS, epoch_dataset, load_state, prepare_batches
+    from emodetect.training.evaluate import training_summary
+    from emodetect.training.train import TEACHER_PROBS, epoch_dataset, load_state, prepare_batches
 
     teacher = tmp_path / "teacher.tflite"
     teacher.write_bytes(LITE_MODEL.read_bytes())
@@ -172,7 +172,7 @@ def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(small_fer
     assert cfg["teacher"] == str(teacher) and cfg["distill_weight"] == 0.7
 
     # What the loss sees: 30% the label, 70% the teacher, in the epoch's order.
-    from emodetect.train import TrainConfig
+    from emodetect.training.train import TrainConfig
 
     batches = prepare_batches(faces.images, faces.labels, kept, 0.7)
     (_, targets), = epoch_dataset(batches, 0, TrainConfig(**cfg)).take(1)
@@ -185,7 +185,7 @@ def test_distillation_learns_from_the_teachers_answers_kept_in_the_run(small_fer
     assert status == 0 and "epoch 2/2" in out, out[-2000:]
 
     # The member record `export` writes for this run (test_killed_run_... exports through this same function).
-    from emodetect.train import _run_member
+    from emodetect.training.train import _run_member
 
     _, member = _run_member(run)
     assert member["teacher"] == {"model": str(teacher), "members": teacher_record["members"]}
@@ -202,7 +202,7 @@ def test_checkpoint_averaging_ships_the_mean_of_the_last_epochs_only_if_it_score
     """The trainer keeps each late epoch's weights; `average` scores the mean of the last k on PublicTest
     for every k and keeps the best, which `export` ships only where it beats the best single epoch."""
     from emodetect._tensorflow import keras
-    from emodetect.train import AVERAGED, load_state, shipped_weights
+    from emodetect.training.train import AVERAGED, load_state, shipped_weights
 
     run = tmp_path / "run"
     shutil.copytree(smoke_run, run)
@@ -255,7 +255,7 @@ def test_soft_labels_mix_each_faces_fer_plus_votes_into_its_label(fer_dir, fer):
     from emodetect.data import load_ferplus_votes
     from emodetect.labels import EMOTIONS
     from emodetect.paths import FERPLUS_VOTES
-    from emodetect.train import TrainConfig, _subset, _vote_distribution, prepare_batches
+    from emodetect.training.train import TrainConfig, _subset, _vote_distribution, prepare_batches
 
     faces = _subset(fer["Training"], 2000, 7)
     cfg = TrainConfig(data=str(fer_dir), soft_labels=0.6)
@@ -303,8 +303,8 @@ def test_a_fine_tune_starts_from_a_trained_network(small_fer, tmp_path, capsys):
 
     # The run keeps the record of the network it started from, so the model card counts its hours too,
     # even after the model file it came from is replaced.
-    from emodetect.evaluate import training_summary
-    from emodetect.train import _run_member, _training_record
+    from emodetect.training.evaluate import training_summary
+    from emodetect.training.train import _run_member, _training_record
 
     started = _training_record(json.loads(network.with_name("state.json").read_text()))
     _, record = _run_member(tmp_path / "tuned")

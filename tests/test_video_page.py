@@ -15,11 +15,11 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
-from emodetect import app_support, charts
+from emodetect.app import charts, video_page
+from emodetect.app.samples import sample_videos
 from emodetect.labels import EMOTIONS
 from emodetect.limits import duration_text
 from emodetect.paths import PROJECT_DIR
-from emodetect.samples import sample_videos
 from emodetect.video import probe
 from tests.markdown_text import shown
 
@@ -76,7 +76,7 @@ def test_page_offers_the_sample_clips_and_waits(media_dir):
 
 
 def test_without_shared_data_the_page_offers_uploads_only(tmp_path, monkeypatch):
-    monkeypatch.setattr("emodetect.samples.MEDIA_DIR", tmp_path / "absent")
+    monkeypatch.setattr("emodetect.app.samples.MEDIA_DIR", tmp_path / "absent")
     at = run()
     assert len(at.file_uploader) == 1 and not at.selectbox
     assert at.info and not at.error
@@ -153,9 +153,9 @@ def test_a_text_file_is_one_error_and_earlier_results_stay(media_dir, served):
 
 def test_a_clip_over_the_limit_is_refused_before_any_work(media_dir, monkeypatch):
     """The analysing process refuses it before its first frame: it reports no progress."""
-    from emodetect import video_process
+    from emodetect.app import video_process
 
-    monkeypatch.setattr(app_support, "MAX_VIDEO_SECONDS", 2)
+    monkeypatch.setattr(video_page, "MAX_VIDEO_SECONDS", 2)
     reported = []
     analyze_video_apart = video_process.analyze_video_apart
 
@@ -171,8 +171,8 @@ def test_a_clip_over_the_limit_is_refused_before_any_work(media_dir, monkeypatch
 
 
 def test_progress_and_duration_texts():
-    assert app_support.progress_text(50, 100, 10.0) == "50 / 100 frames · about 10 s left"
-    assert app_support.progress_text(0, 100, 0.0) == "0 / 100 frames · about 0 s left"
+    assert video_page.progress_text(50, 100, 10.0) == "50 / 100 frames · about 10 s left"
+    assert video_page.progress_text(0, 100, 0.0) == "0 / 100 frames · about 0 s left"
     assert duration_text(185.4) == "3 min 05 s"
 
 
@@ -180,7 +180,7 @@ def test_face_tracks_leave_gaps_where_a_face_is_away():
     timeline = pd.DataFrame({"frame": [0, 1, 1, 2], "time_s": [0.0, 0.1, 0.1, 0.2], "face_id": [1, 1, 2, 1],
                              "smooth_label": ["happy", "sad", "fear", "happy"]})
     timeline["face_id"] = timeline["face_id"].astype("Int64")
-    tracks = app_support.face_tracks(timeline)
+    tracks = video_page.face_tracks(timeline)
     assert tracks[1]["smooth_label"].tolist() == ["happy", "sad", "happy"]
     assert tracks[2]["time_s"].tolist() == [0.0, 0.1, 0.2]
     assert tracks[2]["smooth_label"].isna().tolist() == [True, False, True]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from emodetect import video_process
+from emodetect.app import video_process
 from emodetect.errors import InputError
 from emodetect.video import Cancelled, analyze_video
 

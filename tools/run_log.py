@@ -61,7 +61,7 @@ def main() -> None:
               f"{averaged['epochs'][0]}-{averaged['epochs'][1]}, {averaged['public_accuracy']:.4f}")
     if args.views:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python tools/run_log.py` from anywhere
-        from emodetect.evaluate import public_test_by_views, public_test_lines
+        from emodetect.training.evaluate import public_test_by_views, public_test_lines
 
         for line in public_test_lines(public_test_by_views(args.run_dir / "best.keras")):
             print(f"- its best model (LiteRT), by test-time views: {line}")

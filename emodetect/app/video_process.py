@@ -51,7 +51,7 @@ def analyze_video_apart(path: str | os.PathLike, fps: float | None = None, smoot
         job["result_path"] = str(Path(tmp) / "analysis.pickle")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_DIR),
                                                                           os.environ.get("PYTHONPATH")]))}
-        child = subprocess.Popen([sys.executable, "-m", "emodetect.video_process"], cwd=PROJECT_DIR, env=env,
+        child = subprocess.Popen([sys.executable, "-m", "emodetect.app.video_process"], cwd=PROJECT_DIR, env=env,
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
         try:
             child.stdin.write(json.dumps(job) + "\n")

@@ -29,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 
-from emodetect import models
 from emodetect._tensorflow import keras, tf
 from emodetect.atomic import atomic_write
 from emodetect.classifier import DEFAULT_VIEWS, EVALUATION_THREADS
@@ -38,6 +37,7 @@ from emodetect.errors import InputError
 from emodetect.labels import DEFAULT_READING, EMOTIONS, check_reading
 from emodetect.paths import FERPLUS_VOTES, default_data_dir
 from emodetect.preprocess import to_input
+from emodetect.training import models
 
 NUM_CLASSES = len(EMOTIONS)
 # A distilled run's copies of what its teacher gave it (see the module docstring).
@@ -501,7 +501,7 @@ def calibrate(model: keras.Model, model_path: Path, split: Split, views: str, la
     against the reading `labels`' truth (`data.reading_truth`; `data`: the FER-2013 folder), fitted as the app
     will run it (converted, with the test-time `views`); return the temperature."""
     from emodetect.classifier import EmotionClassifier
-    from emodetect.evaluate import fit_temperature
+    from emodetect.training.evaluate import fit_temperature
 
     rows, truth = reading_truth(split, labels, data, FERPLUS_VOTES)
     if not rows.any():
