@@ -21,17 +21,18 @@ WEB = ["streamlit", "streamlit_webrtc", "plotly", "emodetect.app"]
 ML = ["tensorflow", "keras", "sklearn", "emodetect.training", "emodetect._tensorflow"]
 
 
-def loaded_by(modules: list[str], forbidden: list[str]) -> dict[str, list[str]]:
-    """For each module imported in a fresh interpreter, in order, the forbidden modules its import loaded."""
+def loaded_by(*checks: tuple[list[str], list[str]]) -> dict[str, list[str]]:
+    """In one fresh interpreter, each check's modules imported in order: for each, the forbidden modules (of its
+    check) its import loaded. A later check sees what the earlier ones loaded, so the library goes first."""
     script = f"""
 import importlib, json, sys
-forbidden = {forbidden!r}
 loaded = {{}}
-for name in {modules!r}:
-    before = set(sys.modules)
-    importlib.import_module(name)
-    loaded[name] = sorted(m for m in set(sys.modules) - before
-                          if any(m == f or m.startswith(f + ".") for f in forbidden))
+for modules, forbidden in {list(checks)!r}:
+    for name in modules:
+        before = set(sys.modules)
+        importlib.import_module(name)
+        loaded[name] = sorted(m for m in set(sys.modules) - before
+                              if any(m == f or m.startswith(f + ".") for f in forbidden))
 print(json.dumps({{k: v for k, v in loaded.items() if v}}))
 """
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, capture_output=True, text=True,
@@ -39,18 +40,16 @@ print(json.dumps({{k: v for k, v in loaded.items() if v}}))
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def test_the_library_imports_neither_the_web_app_nor_training_nor_ray():
+def test_the_library_imports_neither_the_web_app_nor_training_nor_ray_and_the_app_no_tensorflow():
+    """The web app's side runs the LiteRT models; only the explorer's metrics come from training (scikit-learn).
+    One interpreter: the library first (nothing loaded yet), then the app (the library loads no TensorFlow)."""
     assert len(LIBRARY) > 15 and "emodetect.cli" in LIBRARY and "emodetect.batch" in LIBRARY
-    assert loaded_by(LIBRARY, WEB + ML + ["ray"]) == {}
+    assert "emodetect.app.model" in APP
+    assert loaded_by((LIBRARY, WEB + ML + ["ray"]),
+                     (APP, ["tensorflow", "keras", "ray", "emodetect._tensorflow", "emodetect.training.train",
+                            "emodetect.training.models"])) == {}
 
 
 def test_training_never_imports_the_web_app():
     assert "emodetect.training.train" in TRAINING
-    assert loaded_by(TRAINING, WEB + ["ray"]) == {}
-
-
-def test_the_web_apps_side_imports_neither_tensorflow_nor_ray():
-    """The server runs the LiteRT models; only the explorer's metrics come from training (scikit-learn)."""
-    assert "emodetect.app.model" in APP
-    assert loaded_by(APP, ["tensorflow", "keras", "ray", "emodetect._tensorflow", "emodetect.training.train",
-                           "emodetect.training.models"]) == {}
+    assert loaded_by((TRAINING, WEB + ["ray"])) == {}

@@ -190,18 +190,19 @@ def views_line(scores: dict[str, float]) -> str:
 
 
 def reading_card(labels: str, data: str | os.PathLike | None = None, votes: str | os.PathLike = FERPLUS_VOTES,
-                 model_path: str | os.PathLike | None = None) -> dict:
+                 model_path: str | os.PathLike | None = None, scored: tuple[str, ...] = SPLITS[1:]) -> dict:
     """One reading's part of the card: its model (`paths.lite_model(labels)`, or `model_path`) scored on the
     FER-2013 test splits against FER-2013's labels ("metrics", "private_test") and, with the FER+ `votes` for a
     FER-2013 folder `data`, against the annotators' plurality ("ferplus"); each door's views and scores; and how
     it was trained. Every score is measured on the `.tflite` the app and the CLI run. "own_truth" names the
-    truth the reading is trained and calibrated for, and "calibration" its expected calibration error there."""
+    truth the reading is trained and calibrated for, and "calibration" its expected calibration error there.
+    `scored`: the splits scored (the card: PublicTest and PrivateTest; PrivateTest must be one)."""
     lite_path = Path(model_path or lite_model(labels))
     record = json.loads(lite_path.with_name("training.json").read_text())  # written by `export`
     clf = EmotionClassifier.load(lite_path, threads=EVALUATION_THREADS)
     data = Path(data or default_data_dir())
     splits = load_fer2013(data)
-    test_splits = {s: splits[s] for s in SPLITS[1:] if s in splits}
+    test_splits = {s: splits[s] for s in scored if s in splits}
     probs = split_probabilities(clf, test_splits)
     metrics = {name: {tta: split_metrics(p, test_splits[name].labels) for tta, p in by_views.items()}
                for name, by_views in probs.items()}
