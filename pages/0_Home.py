@@ -17,7 +17,7 @@ st.write(
     f"one of **{', '.join(card['emotions'])}**, or grouped into **{', '.join(card['valences'])}**. "
     "A face detector (BlazeFace) finds the faces; small convolutional networks trained on FER-2013 (48×48 gray "
     "face crops) read each one, in one of two readings: "
-    + "; ".join(f"**{model.READING_NAMES[labels].lower()}**, {reading['meaning']} "
+    + "; ".join(f"**{model.in_sentence(labels)}**, {reading['meaning']} "
                 f"({networks[labels]} network{'s' if networks[labels] > 1 else ''})"
                 for labels, reading in card["readings"].items())
     + ". The Image and Video pages and the Dataset explorer switch between them in one click."

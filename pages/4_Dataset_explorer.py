@@ -71,7 +71,7 @@ with card_tab:
     st.caption(f"Only {train_counts[rarest] / sum(train_counts.values()):.1%} of the training faces show {rarest}: "
                "too few to learn it well, as the scores below show.")
 
-    reading_name = model.READING_NAMES[labels].lower()
+    reading_name = model.in_sentence(labels)
     st.subheader(f"PrivateTest confusion matrix against FER-2013's labels ({reading_name})")
     confusion_pair(private["confusion_matrix"], private["valence_confusion_matrix"], key="card-confusion")
 

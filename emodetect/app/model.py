@@ -35,6 +35,12 @@ def reading_card(labels: str = DEFAULT_READING) -> dict:
 READING_NAMES = {"ferplus": "Most people's reading", "fer2013": "FER-2013's label"}
 
 
+def in_sentence(labels: str) -> str:
+    """A reading's name inside a sentence: "most people's reading", "FER-2013's label"."""
+    name = READING_NAMES[labels]
+    return name[0].lower() + name[1:] if name[1:2].islower() else name
+
+
 def reading_picker(where: DeltaGenerator, key: str) -> str:
     """The one-click choice of reading on a page (the Image and Video pages, the explorer), starting at
     `labels.DEFAULT_READING`, each option said in plain words; returns its `labels.READINGS` key."""
@@ -62,13 +68,13 @@ def door_caption(door: str, labels: str = DEFAULT_READING) -> str:
 
 DOORS_TABLE_COLUMNS = {
     name: st.column_config.NumberColumn(name, format="percent", help=about) for name, about in (
-        ("FER+ PrivateTest", "Share of PrivateTest faces given the emotion most of their 10 FER+ annotators chose."),
-        ("FER-2013 PrivateTest", "Share of PrivateTest faces given their FER-2013 label."),
-        ("Real photos: face found", "Share of the labelled real photos in which the door finds a face."),
-        ("Real photos: right", "Share of the real photos whose largest face gets the photo's label (a miss is "
-                               "wrong)."),
-        ("Real photos: macro recall", "The share right in each emotion, averaged over emotions: rare ones count as "
-                                      "much as happy."))
+        ("FER+ test", "PrivateTest faces given the emotion most of their 10 FER+ annotators chose."),
+        ("FER-2013 test", "PrivateTest faces given their FER-2013 label."),
+        ("Photos: face", "Share of the labelled real photos in which the door finds a face."),
+        ("Photos: right", "Share of the real photos whose largest face gets the photo's label (a miss is "
+                          "wrong)."),
+        ("Photos: recall", "Macro recall: the share right in each emotion, averaged over emotions (rare ones "
+                           "count as much as happy)."))
 }
 
 
@@ -79,10 +85,10 @@ def doors_table(card: dict) -> pd.DataFrame:
         for door, config in reading["doors"].items():
             wild = reading["wild"][door]
             rows.append({"Reading": READING_NAMES[labels], "Door": door.capitalize(), "Views": config["views"],
-                         "FER+ PrivateTest": config["ferplus_accuracy"]["PrivateTest"],
-                         "FER-2013 PrivateTest": config["accuracy"]["PrivateTest"],
-                         "Real photos: face found": wild["faces_found"], "Real photos: right": wild["accuracy"],
-                         "Real photos: macro recall": wild["macro_recall"]})
+                         "FER+ test": config["ferplus_accuracy"]["PrivateTest"],
+                         "FER-2013 test": config["accuracy"]["PrivateTest"],
+                         "Photos: face": wild["faces_found"], "Photos: right": wild["accuracy"],
+                         "Photos: recall": wild["macro_recall"]})
     return pd.DataFrame(rows)
 
 
@@ -97,8 +103,8 @@ def doors_table_caption(card: dict) -> str:
             f"{sum(card['class_counts']['PrivateTest'].values()):,}. Real photos: {card['wild_photos']['photos']:,} "
             f"labelled photos of real people, never trained on; macro recall over "
             f"{', '.join(card['wild_photos']['macro_recall_over'])}. The app starts in "
-            f"{READING_NAMES[default].lower()}: its macro recall on the real photos through the photo door is "
-            f"{recall[default]:.1%}, against {recall[other]:.1%} for {READING_NAMES[other].lower()}.")
+            f"{in_sentence(default)}: its macro recall on the real photos through the photo door is "
+            f"{recall[default]:.1%}, against {recall[other]:.1%} for {in_sentence(other)}.")
 
 
 @st.cache_resource(show_spinner="Loading the emotion model…")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from emodetect.app.model import READING_NAMES
+from emodetect.app.model import in_sentence
 from emodetect.labels import DEFAULT_READING
 from emodetect.limits import (
     MAX_FACES,
@@ -65,7 +65,7 @@ def analyse_clip(name: str, smoothing_s: float, data: bytes | None = None, path:
         mp4 = annotated.read_bytes() if annotated.is_file() else b""
     sampling = "every frame" if fps is None else f"{fps:g} frames per second"
     smoothing = f"smoothing {smoothing_s:g} s" if smoothing_s > 0 else "no smoothing"
-    reading = READING_NAMES[labels].lower()
+    reading = in_sentence(labels)
     return VideoResult(name, f"{sampling}, {smoothing}, {reading}", dataclasses.replace(analysis, annotated_path=None),
                        csv, mp4, VIDEO_MAX_FACES)
 
