@@ -27,11 +27,6 @@ def model_card() -> dict:
     return json.loads(MODEL_CARD.read_text())
 
 
-def reading_card(labels: str = DEFAULT_READING) -> dict:
-    """The model card's part for the reading `labels` (`labels.READINGS`)."""
-    return model_card()["readings"][labels]
-
-
 READING_NAMES = {"ferplus": "Most people's reading", "fer2013": "FER-2013's label"}
 
 
@@ -56,7 +51,8 @@ def door_caption(door: str, labels: str = DEFAULT_READING) -> str:
     `labels`, and how it scores, from the model card: "Most people's reading (what most of 10 people would
     say), each face classified four ways (…): 82.1% of PrivateTest faces as most FER+ annotators chose them,
     62.0% as FER-2013 labels them; 69.2% of real photos right."""
-    card, reading = model_card(), reading_card(labels)
+    card = model_card()
+    reading = card["readings"][labels]
     config = reading["doors"][door]
     on_votes = (f"{config['ferplus_accuracy']['PrivateTest']:.1%} of PrivateTest faces as most FER+ annotators "
                 "chose them")

@@ -190,18 +190,20 @@ def views_line(scores: dict[str, float]) -> str:
 
 
 def reading_card(labels: str, data: str | os.PathLike | None = None, votes: str | os.PathLike = FERPLUS_VOTES,
-                 model_path: str | os.PathLike | None = None, scored: tuple[str, ...] = SPLITS[1:]) -> dict:
+                 model_path: str | os.PathLike | None = None, scored: tuple[str, ...] = SPLITS[1:],
+                 splits: dict[str, Split] | None = None) -> dict:
     """One reading's part of the card: its model (`paths.lite_model(labels)`, or `model_path`) scored on the
     FER-2013 test splits against FER-2013's labels ("metrics", "private_test") and, with the FER+ `votes` for a
     FER-2013 folder `data`, against the annotators' plurality ("ferplus"); each door's views and scores; and how
     it was trained. Every score is measured on the `.tflite` the app and the CLI run. "own_truth" names the
     truth the reading is trained and calibrated for, and "calibration" its expected calibration error there.
-    `scored`: the splits scored (the card: PublicTest and PrivateTest; PrivateTest must be one)."""
+    `scored`: the splits scored (the card: PublicTest and PrivateTest; PrivateTest must be one); `splits`: `data`
+    already read (`load_fer2013`)."""
     lite_path = Path(model_path or lite_model(labels))
     record = json.loads(lite_path.with_name("training.json").read_text())  # written by `export`
     clf = EmotionClassifier.load(lite_path, threads=EVALUATION_THREADS)
     data = Path(data or default_data_dir())
-    splits = load_fer2013(data)
+    splits = splits or load_fer2013(data)
     test_splits = {s: splits[s] for s in scored if s in splits}
     probs = split_probabilities(clf, test_splits)
     metrics = {name: {tta: split_metrics(p, test_splits[name].labels) for tta, p in by_views.items()}
@@ -257,21 +259,18 @@ def wild_predictions(photos: list[tuple[Path, str]], classifiers: dict[str, Emot
     from emodetect.detector import DOOR_VIEWS, EmotionDetector, door_views
     from emodetect.faces import FaceDetector
 
-    out = {labels: {} for labels in classifiers}
-    for door in DOOR_VIEWS:
-        detectors = {labels: EmotionDetector(clf.with_views(door_views(door, clf.tta)), FaceDetector(door))
-                     for labels, clf in classifiers.items()}
-        answers = {labels: [] for labels in classifiers}
-        finder = next(iter(detectors.values()))
-        for path, _ in photos:
-            image = read_image(path)
+    finders = {door: EmotionDetector(next(iter(classifiers.values())), FaceDetector(door)) for door in DOOR_VIEWS}
+    by_door = {door: {labels: clf.with_views(door_views(door, clf.tta)) for labels, clf in classifiers.items()}
+               for door in DOOR_VIEWS}
+    answers = {labels: {door: [] for door in DOOR_VIEWS} for labels in classifiers}
+    for path, _ in photos:
+        image = read_image(path)  # once for every door and reading
+        for door, finder in finders.items():
             found = finder.find_faces(image)[:1]
-            for labels, detector in detectors.items():
-                results = detector.classify(image, found)
-                answers[labels].append(str(int(results[0].probs.argmax())) if results else NO_FACE)
-        for labels in classifiers:
-            out[labels][door] = "".join(answers[labels])
-    return out
+            for labels, clf in by_door[door].items():
+                results = EmotionDetector(clf, finder.face_detector).classify(image, found)
+                answers[labels][door].append(str(int(results[0].probs.argmax())) if results else NO_FACE)
+    return {labels: {door: "".join(a) for door, a in doors.items()} for labels, doors in answers.items()}
 
 
 def wild_scores(predictions: str, truth: list[str]) -> dict:
@@ -289,7 +288,8 @@ def build_model_card(data: str | os.PathLike | None = None, votes: str | os.Path
     through every door (`wild_scores`); the reading the app shows first (the one with the higher macro recall
     on those photos through the photo door); and what the two readings share."""
     data = Path(data or default_data_dir())
-    readings = {labels: reading_card(labels, data, votes) for labels in READINGS}
+    splits = load_fer2013(data)
+    readings = {labels: reading_card(labels, data, votes, splits=splits) for labels in READINGS}
     photos = wild_photos(wild)
     truth = [label for _, label in photos]
     predictions = wild_predictions(photos, {labels: EmotionClassifier.load(lite_model(labels)) for labels in READINGS})
@@ -302,7 +302,7 @@ def build_model_card(data: str | os.PathLike | None = None, votes: str | os.Path
         "input": {"size": [INPUT_SIZE, INPUT_SIZE, 1], "color": "gray", "range": [0.0, 1.0]},
         "emotions": list(EMOTIONS),
         "valences": list(VALENCES),
-        "class_counts": {name: split.class_counts() for name, split in load_fer2013(data).items()},
+        "class_counts": {name: split.class_counts() for name, split in splits.items()},
         "tta_views": TTA_DESCRIPTIONS,
         "readings": readings,
     }
