@@ -51,11 +51,13 @@ class Visit:
     stream was still live when the last analysis ended; per analysis, its timeline (from the page's CSV
     download) and wall seconds from Analyse to its results."""
 
+    webcam_started: list[bool] = field(default_factory=list)
     webcam_frames: list[int] = field(default_factory=list)
     webcam_live: list[bool] = field(default_factory=list)
     webcam_seconds: float = 0.0
     timelines: list[pd.DataFrame] = field(default_factory=list)
     analysis_seconds: list[float] = field(default_factory=list)
+    webcam_rates: list[tuple[str, str]] = field(default_factory=list)  # the page's rate line before, after
     peak_rss_mb: float = 0.0
     server_log: str = ""
 
@@ -67,7 +69,9 @@ def visit(server: AppServer, browser: Any, camera_browser: Any, clip: Path, anal
           shots: str = "visitors", per_second: bool = False) -> Visit:
     """Open `webcams` Webcam sessions (streaming) and `analyses` Video sessions, press Analyse on every
     Video page at once (every frame, or with `per_second` the page's default frames per second), wait
-    for every result; AssertionError if a page shows an error or a webcam stalls."""
+    for every result; AssertionError if a page shows an error or a live webcam lost its face. A webcam
+    that never starts is recorded as such (`webcam_started`) and left out of the rest."""
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import expect
 
     log_start = server.log.stat().st_size
@@ -80,9 +84,9 @@ def visit(server: AppServer, browser: Any, camera_browser: Any, clip: Path, anal
         for page in cams + videos:
             wait_idle(page)
         for page in cams:
-            start_webcam(page)
-        for page in cams:
-            wait_for_live_face(page)
+            result.webcam_started.append(_started(page, start_webcam, PlaywrightError))
+        result.webcam_started = [started and _started(page, wait_for_live_face, PlaywrightError)
+                                 for page, started in zip(cams, result.webcam_started)]
         for page in videos:
             page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(clip)
             expect(page.get_by_role("button", name="Analyse", exact=True)).to_be_enabled(timeout=TIMEOUT_MS)
@@ -91,6 +95,7 @@ def visit(server: AppServer, browser: Any, camera_browser: Any, clip: Path, anal
             wait_idle(page)
 
         frames_before = [frames_analysed(page) or 0 for page in cams]
+        rates_before = [_rate_line(page) for page in cams]
         started = time.monotonic()
         for page in videos:
             page.get_by_role("button", name="Analyse", exact=True).click()
@@ -107,7 +112,8 @@ def visit(server: AppServer, browser: Any, camera_browser: Any, clip: Path, anal
         result.analysis_seconds = [done[i] for i in range(len(videos))]
         result.webcam_seconds = time.monotonic() - started
         result.webcam_frames = [(frames_analysed(page) or 0) - before for page, before in zip(cams, frames_before)]
-        result.webcam_live = [webcam_streaming(page) for page in cams]
+        result.webcam_live = [started and webcam_streaming(page) for page, started in zip(cams, result.webcam_started)]
+        result.webcam_rates = [(before, _rate_line(page)) for page, before in zip(cams, rates_before)]
 
         for i, (page, live) in enumerate(zip(cams, result.webcam_live), 1):
             if live:  # an ended stream is reported as such, not waited on
@@ -132,6 +138,20 @@ def visit(server: AppServer, browser: Any, camera_browser: Any, clip: Path, anal
     finally:
         for page in cams + videos:
             page.context.close()
+
+
+def _started(page: Any, wait: Any, errors: type[Exception]) -> bool:
+    """`wait(page)` (START pressed, a face named), False if it timed out or failed instead."""
+    try:
+        wait(page)
+    except (AssertionError, errors):
+        return False
+    return True
+
+
+def _rate_line(page: Any) -> str:
+    """The Webcam page's line on the frame rate the visitor gets ("" if not shown)."""
+    return page.evaluate(r"() => (document.body.innerText.match(/The server analyses up to [^\n]*/) || [''])[0]")
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -176,20 +196,34 @@ def main() -> None:
         browser = launch_chromium(playwright)
         camera_browser = launch_chromium(playwright, camera=write_y4m(MEDIA / "talking_woman.mp4",
                                                                       Path(tmp) / "camera.y4m"))
+        alone = visit(server, browser, camera_browser, clip, 1, 0, shots="visitors-alone", per_second=args.per_second)
         seen = visit(server, browser, camera_browser, clip, args.analyses, args.webcams, per_second=args.per_second)
     frames = {len(t) for t in seen.timelines}
+    alone_s = alone.analysis_seconds[0]
+    bound = 1.5 * args.analyses * alone_s
     print(f"{args.analyses} analyses of a {args.seconds:g} s clip and {args.webcams} webcams at once, one server "
-          f"on this machine, loopback only\n")
+          f"on this machine, loopback only; first one analysis alone on the same server\n")
     print("| session | what | result |")
     print("|---|---|---|")
+    how = "5 frames per second" if args.per_second else "every frame"
+    print(f"| video alone | analysis, {how}, nothing else running | {len(alone.timelines[0])} rows, "
+          f"done after {alone_s:.1f} s |")
     for i, seconds in enumerate(seen.analysis_seconds, 1):
-        how = "5 frames per second" if args.per_second else "every frame"
         print(f"| video {i} | analysis, {how} | {len(seen.timelines[i - 1])} rows, done after {seconds:.1f} s |")
-    for i, (fps, live) in enumerate(zip(seen.webcam_fps(), seen.webcam_live), 1):
+    for i, (started, fps, live, (before, after)) in enumerate(
+            zip(seen.webcam_started, seen.webcam_fps(), seen.webcam_live, seen.webcam_rates), 1):
+        if not started:
+            print(f"| webcam {i} | stream | never started (no face named within {TIMEOUT_MS / 1000:.0f} s of START) |")
+            continue
         print(f"| webcam {i} | frames analysed while the analyses ran | {fps:.1f} per second, stream "
-              f"{'still live' if live else 'ended'} at the end |")
-    print(f"\nServer peak memory (its VmHWM, or with its analysis process every 0.25 s if more): "
-          f"{seen.peak_rss_mb:,.0f} MiB. Rows per analysis: {sorted(frames)}. "
+              f"{'still live' if live else 'ended'} at the end; the page said before: \"{before}\" "
+              f"after: \"{after}\" |")
+    last = max(seen.analysis_seconds)
+    print(f"\nLast analysis done after {last:.1f} s: {last / (args.analyses * alone_s):.2f} × {args.analyses} "
+          f"analyses alone ({'within' if last <= bound else 'over'} the 1.5 × bound, {bound:.0f} s). "
+          f"Streams started: {sum(seen.webcam_started)} of {args.webcams}; live at the end: "
+          f"{sum(seen.webcam_live)}. Server peak memory (its VmHWM, or with its analysis process every 0.25 s if "
+          f"more): {seen.peak_rss_mb:,.0f} MiB. Rows per analysis: {sorted(frames)}. "
           f"Tracebacks in the server log: {seen.server_log.count('Traceback')}.")
 
 

@@ -13,11 +13,10 @@ MAX_VIDEO_SECONDS = 600
 # Video analyses running at once on one server; later ones wait in line. Half the cores (at least one),
 # so the webcam streams keep the rest. Operators set another number in $EMODETECT_MAX_ANALYSES.
 DEFAULT_MAX_ANALYSES = max(1, (os.cpu_count() or 2) // 2)
-# Frames per second the Webcam page asks each camera for (operators: $EMODETECT_WEBCAM_FPS). Every frame
-# sent is decoded, and answered with a re-encoded one, on the server, analysed or not: at a camera's usual 30,
-# four webcams and four analyses on two cores ended streams (docs/benchmarks.md); alone one stream
-# is analysed at up to ~28 frames per second, so 15 halves what a visitor sees there.
-DEFAULT_WEBCAM_FPS = 15
+# The most frames per second a webcam stream gets (operators: $EMODETECT_WEBCAM_FPS): a camera's usual rate,
+# what a visitor alone on the server gets. With more streams or video analyses running, each gets less
+# (emodetect/app/room.py).
+DEFAULT_WEBCAM_FPS = 30
 MAX_WEBCAM_FPS = 60
 
 

@@ -2,7 +2,8 @@
 
 The browser streams its camera to this server. `callback` runs on a WebRTC worker thread, draws
 on each frame it gets and hands a small record to the page through a queue; the page reads the
-queue once a second (`live.REFRESH_S`) to update the chart. ICE servers: see `emodetect.app.live`.
+queue once a second (`live.REFRESH_S`) to update the chart. How many frames per second a stream
+gets follows the server's load (`emodetect.app.room`). ICE servers: see `emodetect.app.live`.
 """
 
 import queue
@@ -10,9 +11,10 @@ import time
 
 import av
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from emodetect.app import charts, consent, live, model, page, settings
+from emodetect.app import charts, consent, live, model, page, room, settings
 
 CHART_POINTS = 150  # per line: 30 s at 5 fps; more only makes each refresh heavier
 
@@ -25,18 +27,21 @@ st.caption(model.door_caption("webcam"))
 
 try:
     rtc_configuration = settings.rtc_configuration()
-    camera_fps = settings.webcam_fps()
+    server_room = settings.webcam_room()
 except ValueError as e:
     st.error(str(e))
     st.stop()
 
 live.quiet_frame_drops()
 consent.use_rfc7675_consent()  # a browser that answers late keeps its stream
+room.use_room(server_room)
 if "webcam_records" not in st.session_state:
     st.session_state.webcam_records = live.new_queue()
     st.session_state.webcam_analyser = live.FrameAnalyser(model.webcam_detector())
     st.session_state.webcam_stats = live.LiveStats()
     st.session_state.webcam_playing = False
+    st.session_state.webcam_stream = None  # the last stream's room.Stream: its rate, and how it ended
+    st.session_state.webcam_camera_fps = server_room.cap
 records: queue.Queue[live.LiveRecord] = st.session_state.webcam_records
 stats: live.LiveStats = st.session_state.webcam_stats
 analyser: live.FrameAnalyser = st.session_state.webcam_analyser
@@ -58,15 +63,22 @@ def callback(frame: av.VideoFrame) -> av.VideoFrame:
     return out
 
 
+if not st.session_state.webcam_playing:  # the camera is opened at the rate a new stream gets now
+    st.session_state.webcam_camera_fps = server_room.rate_for_new_stream()
+# "Start again" after a dropped stream: the component is told to play (to stop first, if it still thinks it plays).
+restart = st.session_state.pop("webcam_restart", None)
+if restart == "stop":
+    st.session_state.webcam_restart = "start"  # once the component has stopped, it reruns the page: start then
 video_col, panel_col = st.columns(2, gap="large")
 with video_col:
     ctx = webrtc_streamer(
         key="webcam",
         mode=WebRtcMode.SENDRECV,
         video_frame_callback=callback,
-        media_stream_constraints=live.camera_constraints(camera_fps),
+        media_stream_constraints=live.camera_constraints(st.session_state.webcam_camera_fps),
         async_processing=True,
         rtc_configuration=rtc_configuration,
+        desired_playing_state={"start": True, "stop": False}.get(restart),
     )
     analyser.smoothing_s = page.smoothing_slider(st)
 playing = ctx.state.playing
@@ -74,12 +86,32 @@ if playing and not st.session_state.webcam_playing:  # a new stream: start the c
     stats.drain(records)
     stats.clear()
 st.session_state.webcam_playing = playing
+stream = getattr(ctx.output_video_track, "stream", None)
+if stream is not None and stream is not st.session_state.webcam_stream:
+    script = get_script_run_ctx()
+    stream.session = script.session_id if script else ""
+    st.session_state.webcam_stream = stream
+
+
+def ended_notice(stream: room.Stream | None) -> bool:
+    """Say why a stream the visitor did not stop has ended, with one click to start again; True if it has."""
+    if stream is None or not stream.dropped or (playing and stream.ended is None):
+        return False
+    st.warning(f"Your video stream ended: nothing came from your browser for {stream.silent_s:.0f} s (the network "
+               "dropped, or the browser stopped answering, as a sleeping laptop does).")
+    if st.button("Start again", type="primary"):
+        st.session_state.webcam_restart = "stop" if playing else "start"
+        st.session_state.webcam_stream = None
+        st.rerun()  # the whole page, so the component below gets the new state
+    return True
 
 
 @st.fragment(run_every=live.REFRESH_S if playing else None)
 def live_panel() -> None:
     """The numbers and the chart, refreshed from the queue without rerunning the page (or the video)."""
     stats.drain(records)
+    if ended_notice(st.session_state.webcam_stream):
+        return
     latest = stats.latest
     if latest is None:
         if playing:
@@ -99,6 +131,22 @@ def live_panel() -> None:
                     config={"displayModeBar": False})
     st.caption(f"{stats.mean_ms(now):.0f} ms per analysed frame · {stats.frames:,} frames analysed"
                + ("" if playing else " · stopped"))
+    stream = st.session_state.webcam_stream
+    if playing and stream is not None:
+        st.caption(rate_text(stream))
+
+
+def rate_text(stream: room.Stream) -> str:
+    """What frame rate the visitor gets and why: "The server analyses up to 15 of the 30 frames per second your
+    camera sends; it shares its cores with 3 other webcams. Alone on it, a stream gets 30." """
+    camera, rate = stream.received_fps(), server_room.rate()
+    line = (f"The server analyses up to {min(rate, camera):.0f} of the {camera:.0f} frames per second your "
+            f"camera sends; it shares its cores with {server_room.load_text()}.")
+    if rate < server_room.cap:
+        line += f" Alone on it, a stream gets {server_room.cap}."
+    if stream.silent_s >= room.STALL_S:
+        line += f" Nothing has come from your browser for {stream.silent_s:.0f} s."
+    return line
 
 
 with panel_col:

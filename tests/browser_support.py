@@ -119,12 +119,12 @@ def _wait_healthy(server: subprocess.Popen, url: str, log_path: Path) -> None:
         time.sleep(0.5)
 
 
-def launch_chromium(playwright: Any, camera: Path | None = None) -> Any:
+def launch_chromium(playwright: Any, camera: Path | None = None, extra_args: list[str] | None = None) -> Any:
     """Debian's Chromium; with `camera` (a .y4m), that clip is its webcam and the permission prompt is pre-approved.
 
     The fake-camera flags are per browser process: every context of a camera browser shares the clip.
     """
-    args = list(CHROMIUM_ARGS)
+    args = [*CHROMIUM_ARGS, *(extra_args or [])]
     if camera is not None:
         args += ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                  f"--use-file-for-fake-video-capture={camera}", "--allow-loopback-in-peer-connection"]
@@ -268,6 +268,11 @@ def frames_analysed(page: Any) -> int | None:
     """N in the page's "N frames analysed": the webcam's count since START, or a video's result (else None)."""
     text = page.evaluate(FRAMES_JS)
     return int(text.replace(",", "")) if text else None
+
+
+def frames_received(component: Any) -> int:
+    """Frames the browser has decoded of the server's video so far, in the webcam component's frame."""
+    return component.evaluate("() => document.querySelector('video').getVideoPlaybackQuality().totalVideoFrames")
 
 
 def thread_niceness(pid: int) -> list[int]:

@@ -27,13 +27,18 @@ def _require(path: Path) -> Path:
     return path
 
 
+MAIN_MODULE = sys.modules["__main__"]  # pytest's own (or a pytest-xdist worker's), before any test ran
+
+
 @pytest.fixture(autouse=True)
 def keep_main_module() -> Iterator[None]:
     """Streamlit's AppTest leaves the last page it ran as sys.modules["__main__"], and a process pool started
-    afterwards (spawn) re-runs `__main__`'s file in every worker: 16 s each for the dataset explorer."""
-    main = sys.modules["__main__"]
+    afterwards (spawn) re-runs `__main__`'s file in every worker: 16 s each for the dataset explorer, and a
+    dead worker where the page fails outside Streamlit. Restored to the session's own after every test (a
+    module-scoped fixture's AppTest runs before this fixture could note the main module)."""
+    sys.modules["__main__"] = MAIN_MODULE
     yield
-    sys.modules["__main__"] = main
+    sys.modules["__main__"] = MAIN_MODULE
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,7 +3,8 @@
 `page` (the page list, set-up, visitor text as plain text), `settings` (the operator's settings and the
 server-wide resources they size), `model` (the cached detectors per reading and door, the card's numbers),
 `image_page`, `video_page` with `video_process` (a clip analysed in a child process), `explorer`,
-`batch_results`; the webcam's `live` (per-frame work) and `consent` (WebRTC consent checks); `roots` (the
+`batch_results`; the webcam's `live` (per-frame work), `room` (each stream's frame rate under the server's
+load) and `consent` (WebRTC consent checks); `roots` (the
 folders a visitor may reach), `slots` (the line for analyses), `samples`, `charts` (plotly figures).
 
 May import: the library (`emodetect.*`), Streamlit, streamlit-webrtc, plotly, pandas, and

@@ -4,6 +4,7 @@ folders, the results folder, the analysis line, the webcam's rate and ICE server
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -15,6 +16,9 @@ from emodetect.limits import (
     MAX_WEBCAM_FPS,
 )
 from emodetect.paths import default_data_dir
+
+if TYPE_CHECKING:
+    from emodetect.app.room import Room  # imports streamlit-webrtc: only the Webcam page needs it
 
 
 def setting(env_name: str, secret_name: str) -> str | list | None:
@@ -56,9 +60,20 @@ def waiting_text(ahead: int, slots: int) -> str:
     return f"Waiting for a free slot: this server runs {at_once}; {line}."
 
 
+@st.cache_resource
+def webcam_room() -> Room:
+    """The server's one frame budget for webcam streams, capped at `webcam_fps()` and shrinking while video
+    analyses run (`emodetect.app.room`). Raises ValueError when the cap is malformed."""
+    from emodetect.app.room import Room
+
+    slots = analysis_slots()
+    return Room(webcam_fps(), lambda: slots.state()[0])
+
+
 def webcam_fps() -> int:
-    """Frames per second the Webcam page asks each camera for: $EMODETECT_WEBCAM_FPS (or the `webcam_fps`
-    secret), by default `limits.DEFAULT_WEBCAM_FPS`. Raises ValueError (one line) when malformed."""
+    """The most frames per second a webcam stream gets (a visitor alone on the server gets this many):
+    $EMODETECT_WEBCAM_FPS (or the `webcam_fps` secret), by default `limits.DEFAULT_WEBCAM_FPS`. Raises
+    ValueError (one line) when malformed."""
     value = setting("EMODETECT_WEBCAM_FPS", "webcam_fps")
     if value in (None, ""):
         return DEFAULT_WEBCAM_FPS

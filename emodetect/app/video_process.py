@@ -1,11 +1,12 @@
-"""A video analysis in a process of its own, at a lower priority: what the app's Video page runs.
+"""A video analysis in a process and a session of its own: what the app's Video page runs.
 
 In the server's process an analysis's threads hold Python's GIL most of the time, and every other
 thread waits for it at each switch: the asyncio loop that carries the webcam streams fell up to 0.8 s
 behind with one analysis running, until the browsers' WebRTC checks went unanswered and streams ended
-(docs/benchmarks.md, "Many visitors at once"). A child process shares no GIL, and its lower priority
-(`NICENESS`, in a session of its own: `_lower_priority`) gives the live streams the cores first; the
-analysis takes what is left. If the server dies, the child's next progress line fails and it ends.
+(docs/benchmarks.md, "Many visitors at once"). A child process shares no GIL; in a session of its own
+(`_share_evenly`) the kernel gives it and the server even shares of the cores, and the webcam streams
+step down while it runs (`emodetect.app.room`). If the server dies, the child's next progress line
+fails and it ends.
 
 The parent sends the job as one JSON line on the child's stdin; the child answers with JSON lines on
 its stdout (progress, or an input error) and writes nothing else there; it leaves the result in a file.
@@ -28,8 +29,6 @@ from emodetect.labels import DEFAULT_READING
 from emodetect.limits import MAX_FACES, MAX_VIDEO_SECONDS
 from emodetect.paths import PROJECT_DIR
 from emodetect.video import Cancelled, Progress, Tracker, VideoAnalysis, checked_clip
-
-NICENESS = 10  # added to the child's: when both want a core, the kernel gives it ~1/10 of a normal process's share
 
 
 def analyze_video_apart(path: str | os.PathLike, fps: float | None = None, smoothing_s: float = Tracker.smoothing_s,
@@ -76,20 +75,18 @@ def analyze_video_apart(path: str | os.PathLike, fps: float | None = None, smoot
             child.stdout.close()
 
 
-def _lower_priority() -> None:
-    """The child's niceness `NICENESS` above the server's, and, where Linux groups CPU time by session
-    (autogroup: a desktop's terminal, this project's machines), its session's group as nice as the child.
+def _share_evenly() -> None:
+    """Where Linux groups CPU time by session (autogroup: a desktop's terminal, this project's machines), the
+    child's session (`start_new_session`) is a group as nice as the child, which is as nice as the server.
 
     With autogroup the kernel first shares the cores between sessions and only then, by niceness, among
-    a session's processes. A child in the server's session spent the server's share: the event loop that
-    carries every webcam stream waited on the run queue, its UDP buffers overflowed and streams ended (a
-    4 + 4 run, docs/benchmarks.md). Hence the child's own session (`start_new_session`), made as nice as
-    the child. Under a service manager or in a container, cgroups replace autogroup and the niceness alone
-    does the job; there the file is absent or ignored.
+    a session's processes: a child in the server's session spent the server's share, and the event loop that
+    carries every webcam stream waited on the run queue (a 4 + 4 run, docs/benchmarks.md). In a session of
+    its own the analysis gets an even share beside the server. It once ran at +10 besides, so that streams
+    came first: four analyses beside four webcams then took 6.7 times as long as four alone; now the
+    streams step down while analyses run (`emodetect.app.room`). Under a service manager or in a
+    container, cgroups replace autogroup; there the file is absent or ignored.
     """
-    if not hasattr(os, "nice"):
-        return  # Windows: no niceness
-    os.nice(NICENESS)
     try:
         Path("/proc/self/autogroup").write_text(str(os.getpriority(os.PRIO_PROCESS, 0)))
     except OSError:
@@ -100,7 +97,7 @@ def _run_job() -> None:
     """The child: one job from stdin, answers on stdout; anything else printed goes to stderr."""
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    _lower_priority()
+    _share_evenly()
     from emodetect.detector import EmotionDetector
     from emodetect.video import analyze_video
 
