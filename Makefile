@@ -15,9 +15,13 @@ PIP := $(VPY) -m pip install --quiet --disable-pip-version-check --no-compile
 run: deps
 	$(VPY) -m streamlit run app.py --server.port $(PORT) --server.headless true
 
+# Two pytest workers (pytest-xdist; a file's tests stay on one worker, which keeps its module fixtures): most
+# slow tests wait on a browser, a Ray cluster or a child process, so the two share the cores. Tests marked
+# `serial` measure rates and need the machine to themselves: they run afterwards, alone.
 test: test-deps chromium
 	$(VPY) -m ruff check .
-	$(VPY) -m pytest
+	$(VPY) -m pytest -n 2 --dist loadfile -m "not serial"
+	$(VPY) -m pytest -m serial
 
 # --system-site-packages: what the interpreter already has at the pinned versions (a prepared image,
 # a machine set up before) is used as it is; everything else goes into .venv.

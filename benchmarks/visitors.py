@@ -57,7 +57,7 @@ class Visit:
     webcam_seconds: float = 0.0
     timelines: list[pd.DataFrame] = field(default_factory=list)
     analysis_seconds: list[float] = field(default_factory=list)
-    webcam_rates: list[tuple[str, str]] = field(default_factory=list)  # the page's rate line before, after
+    webcam_rates: list[tuple[str, str, str]] = field(default_factory=list)  # the rate line before, during, after
     peak_rss_mb: float = 0.0
     server_log: str = ""
 
@@ -100,6 +100,7 @@ def visit(server: AppServer, browser: Any, camera_browser: Any, clip: Path, anal
         for page in videos:
             page.get_by_role("button", name="Analyse", exact=True).click()
         done: dict[int, float] = {}  # page index → seconds from the clicks to its results, in whatever order
+        rates_during = [""] * len(cams)  # each page's rate line once it counted an analysis
         while len(done) < len(videos):
             if time.monotonic() - started > TIMEOUT_MS / 1000 * len(videos):
                 raise AssertionError(f"analyses unfinished after {time.monotonic() - started:.0f} s: "
@@ -107,13 +108,17 @@ def visit(server: AppServer, browser: Any, camera_browser: Any, clip: Path, anal
             for i, page in enumerate(videos):
                 if i not in done and page.get_by_text(f"Results: {clip.name}").count():
                     done[i] = time.monotonic() - started
+            for i, page in enumerate(cams):
+                if result.webcam_started[i] and "video analys" not in rates_during[i]:
+                    rates_during[i] = _rate_line(page)
             result.peak_rss_mb = max(result.peak_rss_mb, _rss_mb_with_children(server.pid))
             videos[0].wait_for_timeout(250)
         result.analysis_seconds = [done[i] for i in range(len(videos))]
         result.webcam_seconds = time.monotonic() - started
         result.webcam_frames = [(frames_analysed(page) or 0) - before for page, before in zip(cams, frames_before)]
         result.webcam_live = [started and webcam_streaming(page) for page, started in zip(cams, result.webcam_started)]
-        result.webcam_rates = [(before, _rate_line(page)) for page, before in zip(cams, rates_before)]
+        result.webcam_rates = [(before, during, _rate_line(page))
+                               for page, before, during in zip(cams, rates_before, rates_during)]
 
         for i, (page, live) in enumerate(zip(cams, result.webcam_live), 1):
             if live:  # an ended stream is reported as such, not waited on
@@ -210,14 +215,14 @@ def main() -> None:
           f"done after {alone_s:.1f} s |")
     for i, seconds in enumerate(seen.analysis_seconds, 1):
         print(f"| video {i} | analysis, {how} | {len(seen.timelines[i - 1])} rows, done after {seconds:.1f} s |")
-    for i, (started, fps, live, (before, after)) in enumerate(
+    for i, (started, fps, live, (before, during, after)) in enumerate(
             zip(seen.webcam_started, seen.webcam_fps(), seen.webcam_live, seen.webcam_rates), 1):
         if not started:
             print(f"| webcam {i} | stream | never started (no face named within {TIMEOUT_MS / 1000:.0f} s of START) |")
             continue
         print(f"| webcam {i} | frames analysed while the analyses ran | {fps:.1f} per second, stream "
               f"{'still live' if live else 'ended'} at the end; the page said before: \"{before}\" "
-              f"after: \"{after}\" |")
+              f"during: \"{during}\" after: \"{after}\" |")
     last = max(seen.analysis_seconds)
     print(f"\nLast analysis done after {last:.1f} s: {last / (args.analyses * alone_s):.2f} × {args.analyses} "
           f"analyses alone ({'within' if last <= bound else 'over'} the 1.5 × bound, {bound:.0f} s). "

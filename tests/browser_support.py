@@ -32,7 +32,8 @@ from emodetect.paths import PROJECT_DIR
 CHROMIUM = Path("/usr/bin/chromium")
 OUTPUT = PROJECT_DIR / "test-output"
 SCREENSHOTS = OUTPUT / "screenshots"
-SERVER_LOG = OUTPUT / "streamlit-server.log"
+# One test server per pytest-xdist worker (gw0, gw1, …), each with its own log.
+SERVER_LOG = OUTPUT / ("-".join(filter(None, ["streamlit-server", os.environ.get("PYTEST_XDIST_WORKER")])) + ".log")
 SHIM = Path(__file__).parent / "browser_shim"  # adds 127.0.0.1 to aioice's ICE host candidates
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -113,7 +113,8 @@ def small_fer_copy(fer_dir, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def app_server(results_root, small_fer_copy, fer_dir) -> Iterator[browser_support.AppServer]:
-    """The app on a free loopback port for the whole session; its log is test-output/streamlit-server.log.
+    """The app on a free loopback port for the whole session; its log is `browser_support.SERVER_LOG`
+    (test-output/streamlit-server.log, or -gw0.log and so on under pytest-xdist).
     Its operator's settings: `results_root` for the Batch results page, and two copies of FER-2013 for the
     explorer, `small_fer_copy` first (the one it opens with, "fer2013") and the shared one ("fer2013 (2)")."""
     settings = {"EMODETECT_RESULTS": str(results_root),

@@ -169,6 +169,7 @@ def test_explorer_draws_the_confusion_matrix_and_training_curves(page, app_url):
     screenshot(page, "explorer-model-card")
 
 
+@pytest.mark.serial  # the full-rate figure needs the cores to itself
 def test_webcam_streams_annotated_video_and_charts_the_emotions(camera_browser, app_server):
     page = new_page(camera_browser)
     try:

@@ -21,6 +21,7 @@ from tests.browser_support import CHROMIUM
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
+    pytest.mark.serial,  # the streams' liveness under a known load: nothing else running
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found: `make chromium` installs it"),
 ]
 
@@ -34,6 +35,10 @@ def test_two_webcams_and_two_video_analyses_at_once(app_server, browser, camera_
     # Each stream went on analysing frames during the analyses.
     assert all(frames > 0 for frames in seen.webcam_frames), seen.webcam_frames
     assert all(seen.webcam_live), f"a webcam's stream ended during the analyses: {seen.webcam_live}"
+    # Each webcam page explained its lower rate while an analysis ran: what it shares the server with.
+    for before, during, _ in seen.webcam_rates:
+        assert "shares its cores with 1 other webcam." in before, before
+        assert "shares its cores with 1 other webcam and 1 video analysis" in during, during
     print(f"webcams during the analyses: {', '.join(f'{fps:.1f}' for fps in seen.webcam_fps())} frames/s; "
           f"analyses done after {', '.join(f'{s:.1f}' for s in seen.analysis_seconds)} s; "
           f"server peak {seen.peak_rss_mb:.0f} MiB")

@@ -3,10 +3,15 @@ and which of a camera's frames a stream passes on. Time is given explicitly, so 
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from emodetect.app import room
 from emodetect.app.room import Room
+from emodetect.limits import DEFAULT_WEBCAM_FPS
+from emodetect.paths import PROJECT_DIR
 
 
 def _room(analyses: int = 0, cap: int = 30, cores: int = 2) -> Room:
@@ -89,3 +94,38 @@ def test_the_load_is_described_from_the_visitors_side():
         stream.admit(0.0)
     assert server.load_text() == "2 other webcams and 1 video analysis"
     assert _room().load_text(own_stream_live=False) == "nothing else"
+
+
+def test_the_readmes_table_of_rates_on_two_cores_is_the_rooms():
+    readme = (PROJECT_DIR / "README.md").read_text()
+    table = readme[readme.index("| webcam streams | no analysis | one analysis running |"):].split("\n\n")[0]
+    rows = [line.strip().strip("|").split("|") for line in table.splitlines()[2:]]
+    assert len(rows) >= 3
+    for streams, idle, busy in rows:
+        for analyses, shown in ((0, idle), (1, busy)):
+            rate = Room(DEFAULT_WEBCAM_FPS, lambda n=analyses: n, cores=2).rate(streams=int(streams))
+            assert float(shown) == pytest.approx(rate, abs=0.05), (streams, analyses, shown, rate)
+
+
+def test_the_page_can_read_a_streams_rates_while_its_frames_arrive():
+    """The WebRTC thread counts each frame while the page's thread reads the rates (a real 4 + 4 run once
+    failed with "deque mutated during iteration")."""
+    stream = _room().join()
+    stop = threading.Event()
+
+    def frames() -> None:
+        t = 0.0
+        while not stop.is_set():
+            t += 1 / 30
+            stream.admit(t)
+
+    camera = threading.Thread(target=frames)
+    camera.start()
+    try:
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            stream.received_fps()
+            stream.passed_fps()
+    finally:
+        stop.set()
+        camera.join()

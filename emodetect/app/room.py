@@ -107,6 +107,7 @@ class Stream:
         self._due = -math.inf
         self._received: deque[float] = deque()  # arrival times (monotonic) of the recent frames
         self._passed: deque[float] = deque()
+        self._counts = threading.Lock()  # the WebRTC thread appends while the page's thread counts
         self.started = time.monotonic()
         self.first_frame = self.last_frame = -math.inf
         self.ended: float | None = None  # monotonic time the stream ended, None while it runs
@@ -161,14 +162,18 @@ class Stream:
         return self.silent_s >= STALL_S
 
     def _count(self, times: deque[float], now: float) -> None:
-        times.append(now)
-        while times and times[0] < now - RATE_WINDOW_S:
-            times.popleft()
+        with self._counts:
+            times.append(now)
+            while times and times[0] < now - RATE_WINDOW_S:
+                times.popleft()
 
     def _fps(self, times: deque[float], now: float | None) -> float:
         now = time.monotonic() if now is None else now
         span = min(RATE_WINDOW_S, now - self.first_frame)
-        return sum(1 for t in times if t > now - span) / span if 0 < span < math.inf else 0.0
+        if not 0 < span < math.inf:
+            return 0.0
+        with self._counts:
+            return sum(1 for t in times if t > now - span) / span
 
 
 class PacedTrack(MediaStreamTrack):
