@@ -32,6 +32,7 @@ from tests.browser_support import (
     frames_analysed,
     launch_chromium,
     new_page,
+    parent_pids,
     screenshot,
     start_webcam,
     wait_for_live_chart,
@@ -167,10 +168,9 @@ def _peak_rss_mb(pid: int) -> float:
 def _rss_mb_with_children(pid: int) -> float:
     """The resident memory now of the server and its children (the analysis processes), in MiB."""
     total = _status_mb(pid, "VmRSS")
-    for process in Path("/proc").glob("[0-9]*"):
+    for child in [child for child, parent in parent_pids().items() if parent == pid]:
         try:
-            if int((process / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:  # its parent's pid
-                total += _status_mb(int(process.name), "VmRSS")
+            total += _status_mb(child, "VmRSS")
         except (FileNotFoundError, ProcessLookupError, RuntimeError):
             pass  # it ended in the meantime
     return total

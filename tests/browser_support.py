@@ -276,6 +276,17 @@ def frames_received(component: Any) -> int:
     return component.evaluate("() => document.querySelector('video').getVideoPlaybackQuality().totalVideoFrames")
 
 
+def parent_pids() -> dict[int, int]:
+    """Every process now and its parent's PID (Linux: /proc/PID/stat, field 4)."""
+    parents = {}
+    for process in Path("/proc").glob("[0-9]*"):
+        try:
+            parents[int(process.name)] = int((process / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # it ended in the meantime
+    return parents
+
+
 def thread_niceness(pid: int) -> list[int]:
     """The niceness of each thread of process `pid` now (Linux: /proc/PID/task/*/stat, field 19)."""
     niceness = []
